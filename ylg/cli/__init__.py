@@ -1,0 +1,1 @@
+"""The ``ylg`` command line (click). Each verb lives in ``ylg.cli.commands``."""

@@ -1,0 +1,1 @@
+"""One module per ``ylg`` verb; each exposes ``COMMANDS``."""

@@ -1,0 +1,78 @@
+"""Entry point of the ``ylg`` command: the group, error handling, command discovery.
+
+Every module in :mod:`ylg.cli.commands` exposes ``COMMANDS``, a list of click commands
+or groups; they are added here, so a new verb is a new module and nothing else.
+Errors a user causes (:class:`ylg.errors.YlgError`, click usage errors) print one
+line on stderr and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+from ylg import __version__
+from ylg.errors import YlgError
+
+
+class YlgGroup(click.Group):
+    """A click group that lists its commands in the order they were added."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=YlgGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ylg")
+def cli() -> None:
+    """ylg: design, verify and use two-dimensional sparse attention.
+
+    \b
+    Examples:
+      ylg patterns list
+      ylg patterns show ltr --grid 4x4
+      ylg export ltr --grid 32x32 --order esa -o ltr.npz
+    """
+
+
+def _register() -> None:
+    from ylg.cli import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; exit 2 with one line on stderr for bad input."""
+    try:
+        code = cli.main(args=argv, prog_name="ylg", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+            click.echo(exc.format_message())
+            sys.exit(0)
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except YlgError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,81 @@
+"""Parameter types and option sets shared by the ``ylg`` commands."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from ylg.errors import YlgError
+from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Masks, Pattern, load_pattern
+
+
+class GridType(click.ParamType):
+    """``HxW`` on the command line, a :class:`Grid` in the program."""
+
+    name = "HxW"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Grid:
+        try:
+            return Grid.parse(value)
+        except YlgError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class PatternType(click.ParamType):
+    """A library pattern name or the path of a pattern TOML file."""
+
+    name = "NAME|FILE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Pattern:
+        if isinstance(value, Pattern):
+            return value
+        try:
+            return load_pattern(value)
+        except YlgError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+GRID = GridType()
+PATTERN = PatternType()
+
+
+def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--grid``, ``--query-grid``, ``--order``, ``--nonsquare``, ``--stride``."""
+    options = [
+        click.option("--grid", "-g", type=GRID, required=True, help="Key grid, HxW (e.g. 32x32)."),
+        click.option(
+            "--query-grid",
+            type=GRID,
+            default=None,
+            help="Query grid when it differs from the key grid (SAGAN: 32x32 over 16x16).",
+        ),
+        click.option(
+            "--order",
+            type=click.Choice(list(ORDERS)),
+            default=None,
+            help="Enumeration of the cells (default: the pattern's own).",
+        ),
+        click.option(
+            "--nonsquare",
+            type=click.Choice(list(NONSQUARE_RULES)),
+            default=None,
+            help="How queries map onto a different key grid (default: the pattern's).",
+        ),
+        click.option("--stride", type=click.IntRange(min=1), default=None, help="Override s."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_masks(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+) -> Masks:
+    """The masks the layout options describe."""
+    return pattern.on(grid, query_grid=query_grid, order=order, nonsquare=nonsquare, stride=stride)

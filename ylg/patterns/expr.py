@@ -1,0 +1,498 @@
+"""The expression language of pattern steps: parsing, type checking and evaluation.
+
+A step is a boolean expression over integer variables (``q``, ``k``, ``n``, ...).
+Source text is parsed with Python's :mod:`ast` and then checked against a strict
+whitelist: only integer literals, the known variables, ``+ - * // %``, unary minus,
+comparisons (chained too), ``and``/``or``/``not``, parentheses and the functions
+``abs``, ``min`` and ``max`` are accepted. Nothing is ever executed as Python code:
+the checked tree is walked by :meth:`Expr.evaluate`, on numpy arrays or on torch
+tensors, so one parsed step serves both the mask builder and FlexAttention.
+
+>>> import numpy as np
+>>> e = parse_expr("q // s == k // s and k <= q", STEP_VARIABLES)
+>>> q = np.arange(4).reshape(-1, 1); k = np.arange(4).reshape(1, -1)
+>>> e.evaluate({"q": q, "k": k, "s": 2}).astype(int)
+array([[1, 0, 0, 0],
+       [1, 1, 0, 0],
+       [0, 0, 1, 0],
+       [0, 0, 1, 1]])
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ylg.errors import PatternError
+
+INT = "int"
+BOOL = "bool"
+
+#: Variables a step expression may use, with their meaning.
+STEP_VARIABLES: dict[str, str] = {
+    "q": "query position in the pattern's enumeration",
+    "k": "key position in the pattern's enumeration",
+    "n": "number of key positions",
+    "nq": "number of query positions",
+    "s": "the stride (default floor(sqrt(n)))",
+    "qi": "grid row of the query cell",
+    "qj": "grid column of the query cell",
+    "ki": "grid row of the key cell",
+    "kj": "grid column of the key cell",
+    "h": "height of the key grid",
+    "w": "width of the key grid",
+    "hq": "height of the query grid",
+    "wq": "width of the query grid",
+}
+
+#: Variables a stride rule may use.
+STRIDE_VARIABLES: dict[str, str] = {
+    k: STEP_VARIABLES[k] for k in ("n", "nq", "h", "w", "hq", "wq")
+}
+
+MAX_SOURCE_LENGTH = 2000
+MAX_LITERAL = 2**31
+MAX_INTERMEDIATE = 2**62
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%"}
+_CMPOPS = {
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+}
+_FUNCS = {"abs": (1, 1), "min": (2, None), "max": (2, None), "isqrt": (1, 1)}
+#: Functions step expressions may call; stride rules may also call ``isqrt``.
+STEP_FUNCTIONS = ("abs", "min", "max")
+STRIDE_FUNCTIONS = ("abs", "min", "max", "isqrt")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One checked node of an expression tree: an operator, its operands, its type."""
+
+    op: str
+    args: tuple[Any, ...]
+    type: str
+    col: int
+
+
+class Expr:
+    """A parsed, type-checked expression. Build it with :func:`parse_expr`.
+
+    >>> e = parse_expr("abs(qi - ki) <= 1", STEP_VARIABLES)
+    >>> sorted(e.variables)
+    ['ki', 'qi']
+    """
+
+    def __init__(self, source: str, root: Node, variables: frozenset[str]) -> None:
+        self.source = source
+        self.root = root
+        self.variables = variables
+
+    @property
+    def type(self) -> str:
+        """``"bool"`` or ``"int"``."""
+        return self.root.type
+
+    def __repr__(self) -> str:
+        return f"Expr({self.source!r})"
+
+    # -- static analysis ---------------------------------------------------------
+    def bounds(self, ranges: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
+        """Interval of values the expression can take when each variable lies in its range.
+
+        Raises :class:`PatternError` when an intermediate value could leave the range
+        of 64-bit integers, so evaluation can never overflow silently.
+
+        >>> parse_expr("q * 2 - k", STEP_VARIABLES, want=INT).bounds({"q": (0, 9), "k": (0, 9)})
+        (-9, 18)
+        """
+        return _bounds(self.root, ranges, self.source, [0])
+
+    def magnitude(self, ranges: Mapping[str, tuple[int, int]]) -> int:
+        """Largest absolute value any integer sub-expression can take (checks overflow too).
+
+        The mask builder uses it to pick the narrowest integer type that is exact.
+
+        >>> parse_expr("abs(q - k) % s == 0", STEP_VARIABLES).magnitude(
+        ...     {"q": (0, 99), "k": (0, 99), "s": (10, 10)})
+        99
+        """
+        seen = [0]
+        _bounds(self.root, ranges, self.source, seen)
+        return seen[0]
+
+    # -- evaluation --------------------------------------------------------------
+    def evaluate(self, env: Mapping[str, Any], backend: str = "numpy") -> Any:
+        """Evaluate on numpy arrays (``backend="numpy"``) or torch tensors (``"torch"``).
+
+        Variables may be Python ints or arrays/tensors that broadcast together.
+        With numpy, a division or modulo by zero raises :class:`PatternError`.
+
+        >>> parse_expr("k % s == s - 1", STEP_VARIABLES).evaluate({"k": 5, "s": 3})
+        True
+        """
+        ops = _NUMPY if backend == "numpy" else _TORCH
+        return _eval(self.root, env, ops, self.source)
+
+
+# -- parsing ---------------------------------------------------------------------
+
+
+def parse_expr(
+    source: str,
+    variables: Mapping[str, str],
+    *,
+    want: str | None = BOOL,
+    functions: tuple[str, ...] = STEP_FUNCTIONS,
+) -> Expr:
+    """Parse and type-check ``source``; ``want`` is the type the whole must have.
+
+    Every problem raises :class:`PatternError` naming the column (1-based).
+
+    >>> parse_expr("k <= q", STEP_VARIABLES).type
+    'bool'
+    >>> parse_expr("k + ", STEP_VARIABLES)
+    Traceback (most recent call last):
+    ...
+    ylg.errors.PatternError: syntax error (unexpected end) at column 4: k +
+    """
+    if not isinstance(source, str):
+        raise PatternError(f"an expression must be a string, not {type(source).__name__}")
+    text = source.strip()
+    if not text:
+        raise PatternError("empty expression")
+    if len(text) > MAX_SOURCE_LENGTH:
+        raise PatternError(f"expression longer than {MAX_SOURCE_LENGTH} characters")
+    if "\n" in text or "\r" in text:
+        raise PatternError(f"an expression must be one line: {text!r}")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        # Python reports offset 0 when the text ends too early.
+        col = exc.offset if exc.offset else len(text) + 1
+        reason = "unexpected end" if not exc.offset else (exc.msg or "invalid syntax")
+        raise PatternError(f"syntax error ({reason}) at column {col}: {text}") from None
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        raise PatternError(f"cannot parse expression: {text!r}") from None
+    used: set[str] = set()
+    try:
+        root = _check(tree.body, variables, functions, used, text)
+    except RecursionError:
+        raise PatternError(f"expression nested too deeply: {text[:40]}...") from None
+    if want is not None and root.type != want:
+        raise PatternError(
+            f"expression must be {'boolean (a comparison)' if want == BOOL else 'an integer'},"
+            f" got {'an integer' if root.type == INT else 'a boolean'}: {text}"
+        )
+    return Expr(text, root, frozenset(used))
+
+
+def _column(node: ast.AST, text: str) -> int:
+    offset = getattr(node, "col_offset", 0)
+    return len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore")) + 1
+
+
+def _fail(node: ast.AST, text: str, message: str, hint: str = "") -> PatternError:
+    return PatternError(f"{message} at column {_column(node, text)}: {text}{hint}")
+
+
+def _check(
+    node: ast.AST,
+    variables: Mapping[str, str],
+    functions: tuple[str, ...],
+    used: set[str],
+    text: str,
+) -> Node:
+    col = _column(node, text)
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(node, text, f"only integer literals are allowed, not {value!r}")
+        if abs(value) > MAX_LITERAL:
+            raise _fail(node, text, f"integer literal {value} is too large")
+        return Node("const", (int(value),), INT, col)
+    if isinstance(node, ast.Name):
+        if node.id not in variables:
+            known = ", ".join(variables)
+            raise _fail(node, text, f"unknown variable {node.id!r}", f" (known: {known})")
+        used.add(node.id)
+        return Node("var", (node.id,), INT, col)
+    if isinstance(node, ast.UnaryOp):
+        operand = _check(node.operand, variables, functions, used, text)
+        if isinstance(node.op, ast.Not):
+            _expect(operand, BOOL, node, text, "'not'")
+            return Node("not", (operand,), BOOL, col)
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            _expect(operand, INT, node, text, "unary minus")
+            return operand if isinstance(node.op, ast.UAdd) else Node("neg", (operand,), INT, col)
+        raise _fail(node, text, "operator '~' is not allowed")
+    if isinstance(node, ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise _fail(node, text, f"operator {type(node.op).__name__} is not allowed")
+        left = _check(node.left, variables, functions, used, text)
+        right = _check(node.right, variables, functions, used, text)
+        _expect(left, INT, node.left, text, f"'{op}'")
+        _expect(right, INT, node.right, text, f"'{op}'")
+        return Node(op, (left, right), INT, col)
+    if isinstance(node, ast.BoolOp):
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        values = tuple(_check(v, variables, functions, used, text) for v in node.values)
+        for child, v in zip(values, node.values):
+            _expect(child, BOOL, v, text, f"'{op}'")
+        return Node(op, values, BOOL, col)
+    if isinstance(node, ast.Compare):
+        operands = [_check(node.left, variables, functions, used, text)]
+        operands += [_check(c, variables, functions, used, text) for c in node.comparators]
+        for child, src in zip(operands, [node.left, *node.comparators]):
+            _expect(child, INT, src, text, "a comparison")
+        parts = []
+        for i, cmp in enumerate(node.ops):
+            op = _CMPOPS.get(type(cmp))
+            if op is None:
+                raise _fail(node, text, f"comparison {type(cmp).__name__} is not allowed")
+            parts.append(Node(op, (operands[i], operands[i + 1]), BOOL, col))
+        return parts[0] if len(parts) == 1 else Node("and", tuple(parts), BOOL, col)
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in functions:
+            allowed = ", ".join(functions)
+            raise _fail(node, text, f"only these functions may be called: {allowed}")
+        if node.keywords:
+            raise _fail(node, text, f"{name}() takes no keyword arguments")
+        lo, hi = _FUNCS[name]
+        if len(node.args) < lo or (hi is not None and len(node.args) > hi):
+            want = f"exactly {lo}" if lo == hi else f"at least {lo}"
+            raise _fail(node, text, f"{name}() takes {want} argument(s)")
+        args = tuple(_check(a, variables, functions, used, text) for a in node.args)
+        for child, src in zip(args, node.args):
+            _expect(child, INT, src, text, f"{name}()")
+        return Node(name, args, INT, col)
+    what = type(node).__name__
+    raise _fail(node, text, f"{what} is not allowed in a pattern expression")
+
+
+def _expect(child: Node, want: str, node: ast.AST, text: str, where: str) -> None:
+    if child.type != want:
+        kind = "a boolean" if want == BOOL else "an integer"
+        raise _fail(node, text, f"{where} needs {kind} operand")
+
+
+# -- interval bounds -------------------------------------------------------------
+
+
+def _bounds(
+    node: Node, ranges: Mapping[str, tuple[int, int]], text: str, seen: list[int]
+) -> tuple[int, int]:
+    op = node.op
+    if node.type == BOOL:
+        for a in node.args:
+            _bounds(a, ranges, text, seen)
+        return (0, 1)
+    if op == "const":
+        lo = hi = node.args[0]
+    elif op == "var":
+        lo, hi = ranges[node.args[0]]
+    else:
+        b = [_bounds(a, ranges, text, seen) for a in node.args]
+        if op == "neg":
+            lo, hi = -b[0][1], -b[0][0]
+        elif op == "isqrt":
+            lo, hi = isqrt(max(b[0][0], 0)), isqrt(max(b[0][1], 0))
+        elif op == "abs":
+            (a0, a1) = b[0]
+            lo = 0 if a0 <= 0 <= a1 else min(abs(a0), abs(a1))
+            hi = max(abs(a0), abs(a1))
+        elif op == "min":
+            lo, hi = min(x[0] for x in b), min(x[1] for x in b)
+        elif op == "max":
+            lo, hi = max(x[0] for x in b), max(x[1] for x in b)
+        elif op in "+-*":
+            (a0, a1), (b0, b1) = b
+            if op == "+":
+                lo, hi = a0 + b0, a1 + b1
+            elif op == "-":
+                lo, hi = a0 - b1, a1 - b0
+            else:
+                products = (a0 * b0, a0 * b1, a1 * b0, a1 * b1)
+                lo, hi = min(products), max(products)
+        elif op == "//":
+            m = max(abs(b[0][0]), abs(b[0][1]))
+            lo, hi = -m, m
+        else:  # %
+            m = max(abs(b[1][0]), abs(b[1][1]))
+            lo, hi = -m, m
+    if max(abs(lo), abs(hi)) > MAX_INTERMEDIATE:
+        raise PatternError(
+            f"values of '{_render(node)}' may overflow 64-bit integers at column {node.col}: {text}"
+        )
+    seen[0] = max(seen[0], abs(lo), abs(hi))
+    return lo, hi
+
+
+def _render(node: Node) -> str:
+    if node.op == "const":
+        return str(node.args[0])
+    if node.op == "var":
+        return node.args[0]
+    if node.op == "neg":
+        return f"-{_render(node.args[0])}"
+    if node.op in _FUNCS:
+        return f"{node.op}({', '.join(_render(a) for a in node.args)})"
+    if node.op == "not":
+        return f"not {_render(node.args[0])}"
+    if node.op in ("and", "or"):
+        return f" {node.op} ".join(_render(a) for a in node.args)
+    return f"({_render(node.args[0])} {node.op} {_render(node.args[1])})"
+
+
+# -- evaluation ------------------------------------------------------------------
+
+
+class _Ops:
+    """The handful of array operations evaluation needs, for one array library."""
+
+    def __init__(
+        self,
+        name: str,
+        logical_not: Callable[[Any], Any],
+        minimum: Callable[[Any, Any], Any],
+        maximum: Callable[[Any, Any], Any],
+        absolute: Callable[[Any], Any],
+        any_zero: Callable[[Any], bool] | None,
+    ) -> None:
+        self.name = name
+        self.logical_not = logical_not
+        self.minimum = minimum
+        self.maximum = maximum
+        self.absolute = absolute
+        self.any_zero = any_zero
+
+
+def _torch_pair(fn_name: str) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        import torch
+
+        fn = getattr(torch, fn_name)
+        if not isinstance(a, torch.Tensor):
+            a = torch.as_tensor(a, device=b.device)
+        if not isinstance(b, torch.Tensor):
+            b = torch.as_tensor(b, device=a.device)
+        return fn(a, b)
+
+    return apply
+
+
+def _torch_abs(a: Any) -> Any:
+    import torch
+
+    return torch.abs(a)
+
+
+_NUMPY = _Ops(
+    "numpy",
+    np.logical_not,
+    np.minimum,
+    np.maximum,
+    np.abs,
+    lambda a: bool(np.any(a == 0)),
+)
+_TORCH = _Ops(
+    "torch",
+    lambda a: ~a,
+    _torch_pair("minimum"),
+    _torch_pair("maximum"),
+    _torch_abs,
+    None,
+)
+
+
+def _is_scalar(x: Any) -> bool:
+    return isinstance(x, (int, bool, np.integer, np.bool_))
+
+
+def _eval(node: Node, env: Mapping[str, Any], ops: _Ops, text: str) -> Any:
+    op = node.op
+    if op == "const":
+        return node.args[0]
+    if op == "var":
+        return env[node.args[0]]
+    args = [_eval(a, env, ops, text) for a in node.args]
+    scalar = all(_is_scalar(a) for a in args)
+    if op in ("//", "%"):
+        divisor = args[1]
+        if _is_scalar(divisor):
+            zero = divisor == 0
+        else:
+            zero = ops.any_zero(divisor) if ops.any_zero is not None else False
+        if zero:
+            what = "division" if op == "//" else "modulo"
+            raise PatternError(f"{what} by zero at column {node.col}: {text}")
+        return args[0] // divisor if op == "//" else args[0] % divisor
+    if op == "+":
+        return args[0] + args[1]
+    if op == "-":
+        return args[0] - args[1]
+    if op == "*":
+        return args[0] * args[1]
+    if op == "neg":
+        return -args[0]
+    if op == "abs":
+        return abs(args[0]) if scalar else ops.absolute(args[0])
+    if op == "isqrt":
+        if not scalar or args[0] < 0:
+            raise PatternError(f"isqrt needs a non-negative scalar at column {node.col}: {text}")
+        return isqrt(int(args[0]))
+    if op in ("min", "max"):
+        if scalar:
+            return min(args) if op == "min" else max(args)
+        fn = ops.minimum if op == "min" else ops.maximum
+        out = args[0]
+        for a in args[1:]:
+            out = fn(out, a)
+        return out
+    if op == "not":
+        return (not args[0]) if scalar else ops.logical_not(args[0])
+    if op == "and":
+        if scalar:
+            return all(args)
+        out = args[0]
+        for a in args[1:]:
+            out = out & a
+        return out
+    if op == "or":
+        if scalar:
+            return any(args)
+        out = args[0]
+        for a in args[1:]:
+            out = out | a
+        return out
+    a, b = args
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    if op == "==":
+        return a == b
+    return a != b
+
+
+def isqrt(n: int) -> int:
+    """``floor(sqrt(n))`` for a non-negative integer, exactly.
+
+    >>> isqrt(16384), isqrt(15)
+    (128, 3)
+    """
+    return math.isqrt(n)

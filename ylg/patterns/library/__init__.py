@@ -1,0 +1,70 @@
+"""The pattern library, and the one function that turns a name or a file into a Pattern.
+
+Every named pattern is a TOML file in ``ylg/patterns/library/``, written in the same
+language users write their own in; nothing is special-cased in Python.
+
+>>> sorted(library())[:4]
+['axial', 'dense', 'fixed', 'ltr']
+>>> load_pattern("ltr").steps[1]
+'k == q or k % s == s - 1'
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from ylg.errors import PatternError
+from ylg.patterns.pattern import Pattern
+
+_PACKAGE = __name__
+
+
+@lru_cache(maxsize=1)
+def library() -> dict[str, Pattern]:
+    """Every shipped pattern by name.
+
+    >>> library()["axial"].steps
+    ('qi == ki', 'qj == kj')
+    """
+    out: dict[str, Pattern] = {}
+    for entry in sorted(resources.files(_PACKAGE).iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            pattern = Pattern.from_toml(entry.read_text(encoding="utf-8"), origin=entry.name)
+            out[pattern.name] = pattern
+    return out
+
+
+def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
+    """A pattern by library name, or read from a TOML file anywhere.
+
+    A value that names an existing file, or ends in ``.toml``, is read as a file;
+    anything else is looked up in the library.
+
+    >>> load_pattern("rtl").order
+    'esa'
+    >>> load_pattern("nope")
+    Traceback (most recent call last):
+    ...
+    ylg.errors.PatternError: unknown pattern 'nope' (library: axial, dense, fixed, ltr, rtl, star, strided, window, ...)
+    """
+    if isinstance(name_or_path, Pattern):
+        return name_or_path
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if text.endswith(".toml") or (path.suffix == "" and path.is_file()):
+        try:
+            source = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PatternError(f"no pattern file {text}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PatternError(f"cannot read pattern file {text}: {exc}") from None
+        return Pattern.from_toml(source, origin=text)
+    patterns = library()
+    if text not in patterns:
+        names = ", ".join(sorted(patterns)[:8])
+        more = ", ..." if len(patterns) >= 8 else ""
+        raise PatternError(f"unknown pattern {text!r} (library: {names}{more})")
+    return patterns[text]
