@@ -28,8 +28,8 @@ All orders are defined for every ``H x W`` grid:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Callable, Iterator
 
 import numpy as np
 

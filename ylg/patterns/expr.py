@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -50,9 +51,7 @@ STEP_VARIABLES: dict[str, str] = {
 }
 
 #: Variables a stride rule may use.
-STRIDE_VARIABLES: dict[str, str] = {
-    k: STEP_VARIABLES[k] for k in ("n", "nq", "h", "w", "hq", "wq")
-}
+STRIDE_VARIABLES: dict[str, str] = {k: STEP_VARIABLES[k] for k in ("n", "nq", "h", "w", "hq", "wq")}
 
 MAX_SOURCE_LENGTH = 2000
 MAX_LITERAL = 2**31
@@ -173,6 +172,9 @@ def parse_expr(
         raise PatternError(f"expression longer than {MAX_SOURCE_LENGTH} characters")
     if "\n" in text or "\r" in text:
         raise PatternError(f"an expression must be one line: {text!r}")
+    for col, char in enumerate(text, 1):
+        if ord(char) < 32 and char != "\t":
+            raise PatternError(f"control character {char!r} at column {col}: {text!r}")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:

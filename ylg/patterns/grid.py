@@ -45,10 +45,10 @@ class Grid:
 
         >>> Grid.parse("16x16")
         Grid(height=16, width=16)
-        >>> Grid.parse("16x")
+        >>> Grid.parse("16x")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ylg.errors.PatternError: grid must be written HxW with positive integers, like 16x16, not '16x'
+        ylg.errors.PatternError: grid must be written HxW with positive integers, ... not '16x'
         """
         if isinstance(text, Grid):
             return text

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from ylg.errors import PatternError
 from ylg.patterns.enumerations import ORDERS
@@ -97,10 +99,9 @@ class Pattern:
                 f" (known: {', '.join(NONSQUARE_RULES)})"
             )
         # Parse now so that a bad pattern fails when it is read, not when it is used.
-        self.step_exprs
-        self.stride_expr
+        _ = (self.step_exprs, self.stride_expr)
 
-    @property
+    @cached_property
     def step_exprs(self) -> tuple[Expr, ...]:
         """The parsed steps."""
         out = []
@@ -111,7 +112,7 @@ class Pattern:
                 raise PatternError(f"pattern {self.name!r}, step {i}: {exc}") from None
         return tuple(out)
 
-    @property
+    @cached_property
     def stride_expr(self) -> Expr:
         """The parsed stride rule (an integer expression over n, nq, h, w, hq, wq)."""
         stride = self.stride

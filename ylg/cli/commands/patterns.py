@@ -35,7 +35,9 @@ def list_patterns() -> None:
     width = max(len(name) for name in entries)
     click.echo(f"{'name':<{width}}  steps  order     description")
     for name, pattern in entries.items():
-        click.echo(f"{name:<{width}}  {len(pattern.steps):>5}  {pattern.order:<8}  {pattern.description}")
+        click.echo(
+            f"{name:<{width}}  {len(pattern.steps):>5}  {pattern.order:<8}  {pattern.description}"
+        )
 
 
 def describe_masks(masks: Masks) -> list[str]:
