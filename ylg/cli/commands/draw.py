@@ -1,0 +1,256 @@
+"""``ylg draw mask|ifg|order|query``: the paper's figures for any pattern.
+
+Each subcommand writes one figure, in the format its file name ends with (``.png``,
+``.svg``, ``.pdf``); without ``-o`` a ``.png`` named after the pattern lands in the
+current folder. matplotlib is imported only when a figure is drawn, so that the
+other ``ylg`` commands start fast. Other modules add subcommands to :data:`draw` with
+:func:`output_option` and :func:`write_figure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ylg.cli.options import GRID, PATTERN, build_masks, layout_options
+from ylg.errors import YlgError
+from ylg.patterns import ORDERS, Grid, Masks, Pattern
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+
+def figure_name(masks: Masks, kind: str) -> str:
+    """``<pattern>-<grid>[-q<query grid>-<rule>]-<order>-<kind>.png``.
+
+    >>> from ylg.patterns import load_pattern
+    >>> figure_name(load_pattern("rtl").on("16x16", query_grid="32x32"), "mask")
+    'rtl-16x16-q32x32-repeat-esa-mask.png'
+    """
+    name = f"{masks.pattern.name}-{masks.grid}"
+    if not masks.square:
+        name += f"-q{masks.query_grid}-{masks.nonsquare}"
+    return f"{name}-{masks.order}-{kind}.png"
+
+
+def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from ylg.figures import figure_format
+
+    if value is not None:
+        try:
+            figure_format(value)
+        except YlgError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
+def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o/--output FILE``: the figure to write (.png, .svg or .pdf), checked before drawing."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        callback=_check_output,
+        help="Figure to write: .png, .svg or .pdf (default: a .png named after the pattern).",
+    )(fn)
+
+
+def write_figure(fig: Figure, output: Path | None, default: str) -> None:
+    """Save ``fig`` to ``output`` (or ``default`` in the current folder) and print the path."""
+    from ylg.figures import save_figure
+
+    path = output or Path(default)
+    save_figure(fig, path)
+    click.echo(f"wrote {path}")
+
+
+@click.group("draw")
+def draw() -> None:
+    """Draw masks, information flow graphs, enumerations and one query's attention.
+
+    \b
+    Examples:
+      ylg draw mask ltr --grid 3x3 --order rowmajor -o ltr-mask.png
+      ylg draw ifg fixed --grid 3x3 --order rowmajor --missing
+      ylg draw order --grid 8x8
+      ylg draw query rtl --grid 16x16 --query 5,9 -o rtl-query.pdf
+    """
+
+
+@draw.command("mask")
+@click.argument("pattern", type=PATTERN)
+@layout_options
+@click.option("--per-step", is_flag=True, help="One panel per step instead of one for both.")
+@click.option(
+    "--by-order",
+    is_flag=True,
+    help="Rows and columns in the enumeration order (an ESA mask shows its 1-D form).",
+)
+@click.option(
+    "--resolution",
+    type=click.IntRange(min=16, max=4096),
+    default=512,
+    show_default=True,
+    help="Most pixels a side; larger masks are pooled (a pixel is coloured if any cell is).",
+)
+@output_option
+def mask(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+    per_step: bool,
+    by_order: bool,
+    resolution: int,
+    output: Path | None,
+) -> None:
+    """The masks: query rows, key columns; both steps, step 1 only, step 2 only, none.
+
+    \b
+    Example:
+      ylg draw mask ltr --grid 128x128 --by-order -o ltr-128.png
+    """
+    from ylg.figures import draw_masks
+
+    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    fig = draw_masks(
+        masks, per_step=per_step, by_order=by_order, resolution=resolution, progress=True
+    )
+    write_figure(fig, output, figure_name(masks, "mask"))
+
+
+@draw.command("ifg")
+@click.argument("pattern", type=PATTERN)
+@layout_options
+@click.option("--missing", is_flag=True, help="Mark the (input, output) pairs with no path.")
+@click.option(
+    "--paths-to",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="OUTPUT",
+    help="Highlight the paths that reach this output node (a position of the last layer).",
+)
+@output_option
+def ifg(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+    missing: bool,
+    paths_to: int | None,
+    output: Path | None,
+) -> None:
+    """The Information Flow Graph: layers V0..Vp, one edge per attended pair (up to 64 tokens).
+
+    \b
+    Example:
+      ylg draw ifg fixed --grid 3x3 --order rowmajor --missing --paths-to 1
+    """
+    from ylg.figures import draw_ifg
+
+    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    fig = draw_ifg(masks, missing=missing, paths_to=paths_to)
+    write_figure(fig, output, figure_name(masks, "ifg"))
+
+
+@draw.command("order")
+@click.argument("pattern", type=PATTERN, required=False)
+@click.option("--grid", "-g", type=GRID, required=True, help="The grid, HxW (e.g. 8x8).")
+@click.option(
+    "--order",
+    "orders",
+    type=click.Choice(list(ORDERS)),
+    multiple=True,
+    help="An order to draw (repeat for several; default: rowmajor and esa, and the pattern's own).",
+)
+@output_option
+def order(
+    pattern: Pattern | None, grid: Grid, orders: tuple[str, ...], output: Path | None
+) -> None:
+    """Enumerations: each cell's number in the order, and the order as a path.
+
+    PATTERN is optional: its own order joins row-major and ESA.
+
+    \b
+    Example:
+      ylg draw order --grid 8x8 --order rowmajor --order esa --order hilbert
+    """
+    from ylg.figures import draw_orders
+
+    chosen = list(orders) or ["rowmajor", "esa"]
+    if not orders and pattern is not None and pattern.order not in chosen:
+        chosen.append(pattern.order)
+    stem = pattern.name if pattern is not None else "orders"
+    fig = draw_orders(grid, chosen)
+    write_figure(fig, output, f"{stem}-{grid}-{'-'.join(chosen)}-order.png")
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as ``H x W x 3`` (or 4) numbers; :class:`YlgError` if unreadable."""
+    import numpy as np
+    from matplotlib import image
+
+    try:
+        picture = image.imread(path)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise YlgError(f"cannot read the image {path}: {exc}") from None
+    if picture.ndim == 2:
+        picture = np.stack([picture] * 3, axis=-1)
+    return picture
+
+
+@draw.command("query")
+@click.argument("pattern", type=PATTERN)
+@layout_options
+@click.option(
+    "--query",
+    "-q",
+    "query",
+    default=None,
+    metavar="CELL",
+    help="The query cell, i,j or a position on the query grid (default: the centre).",
+)
+@click.option("--no-reach", is_flag=True, help="Leave out the panel of cells reached in all steps.")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A picture (PNG) to draw the key grid over.",
+)
+@output_option
+def query(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+    query: str | None,
+    no_reach: bool,
+    image: Path | None,
+    output: Path | None,
+) -> None:
+    """One query's attention on the key grid: each step's keys and the cells reached.
+
+    \b
+    Example:
+      ylg draw query rtl --grid 16x16 --query-grid 32x32 --query 20,5
+    """
+    from ylg.figures import draw_query
+
+    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    picture = None if image is None else read_image(image)
+    fig = draw_query(masks, query, image=picture, reach=not no_reach)
+    write_figure(fig, output, figure_name(masks, "query"))
+
+
+COMMANDS = [draw]
