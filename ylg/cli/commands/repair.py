@@ -1,0 +1,93 @@
+"""``ylg repair``: extend a pattern to Full Information and write it as a pattern file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ylg.cli.options import PATTERN, build_masks, layout_options
+from ylg.errors import YlgError
+from ylg.fileio import write_atomic
+from ylg.ifg.repair import check_grids, repair, with_report
+from ylg.ifg.report import repair_lines
+from ylg.patterns import Grid, Pattern
+
+DEFAULT_CHECKS = "4x4,8x8,16x16,32x32,64x64"
+
+
+def _grids(text: str) -> list[Grid]:
+    try:
+        return [Grid.parse(part) for part in text.split(",") if part.strip()]
+    except YlgError as exc:
+        raise click.BadParameter(str(exc), param_hint="--check") from None
+
+
+@click.command("repair")
+@click.argument("pattern", type=PATTERN)
+@layout_options
+@click.option(
+    "--step",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Step to extend, 1-based (default: try each, keep the fewest added positions).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Pattern file (.toml) to write.",
+)
+@click.option("--name", default=None, help="Name of the new pattern (default: NAME-fi).")
+@click.option("--description", default=None, help="Description of the new pattern.")
+@click.option(
+    "--check",
+    default=DEFAULT_CHECKS,
+    show_default=True,
+    help="Square grids on which to check the result besides --grid, comma-separated.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def repair_command(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+    step: int | None,
+    output: Path,
+    name: str | None,
+    description: str | None,
+    check: str,
+    as_json: bool,
+) -> None:
+    """Add as few attended positions as it can to one step of PATTERN so that it gets
+    Full Information on --grid, and write the result as a pattern file.
+
+    The added positions are clauses over q, k, s and n or-ed onto the step, so the
+    file works on other grid sizes too; --check reports them.
+
+    \b
+    Example:
+      ylg repair strided --grid 16x16 -o strided-fi.toml
+    """
+    checks = _grids(check)
+    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)
+    grids = [g for g in checks if g != masks.grid] if masks.square else checks
+    if masks.square:
+        grids = sorted([*grids, masks.grid], key=lambda g: (g.size, g.height))
+    results = check_grids(result, grids, order=masks.order)
+    final = with_report(result, results, description=description)
+    write_atomic(output, final.to_toml().encode())
+    if as_json:
+        payload = {**result.to_dict(), "checks": [c.to_dict() for c in results]}
+        click.echo(json.dumps({**payload, "output": str(output)}))
+    else:
+        click.echo("\n".join(repair_lines(result, results)))
+        click.echo(f"wrote {output}")
+
+
+COMMANDS = [repair_command]

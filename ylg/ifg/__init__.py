@@ -1,0 +1,52 @@
+"""Information Flow Graphs: verify how information flows through a sparse pattern.
+
+A pattern of ``p`` steps is a layered DAG with layers ``V0 .. Vp``, one vertex per
+token per layer, and an edge from key ``k`` of layer ``i-1`` to query ``q`` of layer
+``i`` wherever step ``i`` lets ``q`` attend ``k`` (paper, sections 3.1 and 9.5).
+Modules: :mod:`~ylg.ifg.graph` (the networkx graph), :mod:`~ylg.ifg.reach`
+(reachability, Full Information), :mod:`~ylg.ifg.flow` (max flow between token sets),
+:mod:`~ylg.ifg.kflow` (k-token flow), :mod:`~ylg.ifg.repair` (extend a pattern to Full
+Information), :mod:`~ylg.ifg.metrics` (counts, locality, hops).
+
+>>> from ylg.patterns import load_pattern
+>>> from ylg.ifg import full_information, k_flow, reachability
+>>> full_information(load_pattern("ltr").on("16x16")).holds
+True
+>>> bool(reachability(load_pattern("fixed").on("4x4")).all())
+False
+>>> k_flow(load_pattern("star").on("4x4"), 2).min_flow
+1
+"""
+
+from ylg.ifg.flow import FlowNetwork, MaxFlow, max_flow
+from ylg.ifg.graph import build_graph
+from ylg.ifg.kflow import KFlow, k_flow
+from ylg.ifg.metrics import Metrics, format_table, metrics
+from ylg.ifg.reach import (
+    FullInformation,
+    full_information,
+    full_information_networkx,
+    reach_matrices,
+    reachability,
+)
+from ylg.ifg.repair import Repair, check_grids, repair
+
+__all__ = [
+    "FlowNetwork",
+    "FullInformation",
+    "KFlow",
+    "MaxFlow",
+    "Metrics",
+    "Repair",
+    "build_graph",
+    "check_grids",
+    "format_table",
+    "full_information",
+    "full_information_networkx",
+    "k_flow",
+    "max_flow",
+    "metrics",
+    "reach_matrices",
+    "reachability",
+    "repair",
+]

@@ -1,0 +1,135 @@
+"""Short text verdicts of the checks, as the command line prints them.
+
+>>> from ylg.patterns import load_pattern
+>>> from ylg.ifg.reach import full_information
+>>> lines = full_information_lines(full_information(load_pattern("fixed").on("3x3"), examples=1))
+>>> print("\\n".join(lines[:4]))
+full information: does NOT hold
+  pattern fixed on 3x3, esa, s=3 (2 steps)
+  missing pairs: 36 of 81 (44.44%) (input, output) pairs have no path
+  examples (input -> output; cells are (row, column)):
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ylg.ifg.flow import MaxFlow, Token
+    from ylg.ifg.kflow import KFlow
+    from ylg.ifg.reach import FullInformation
+    from ylg.ifg.repair import GridCheck, Repair
+
+
+def cell(c: tuple[int, int]) -> str:
+    """A grid cell as ``(row,col)``.
+
+    >>> cell((3, 4))
+    '(3,4)'
+    """
+    return f"({c[0]},{c[1]})"
+
+
+def token(t: "Token") -> str:
+    """A graph token as ``V<layer> <position> (row,col)``.
+
+    >>> token((1, 5, (1, 2)))
+    'V1 5 (1,2)'
+    """
+    layer, pos, c = t
+    return f"V{layer} {pos} {cell(c)}"
+
+
+def _verdict(holds: bool) -> str:
+    return "holds" if holds else "does NOT hold"
+
+
+def full_information_lines(fi: "FullInformation") -> list[str]:
+    """The verdict of a Full Information check."""
+    lines = [
+        f"full information: {_verdict(fi.holds)}",
+        f"  pattern {fi.pattern} on {fi.layout} ({fi.steps} steps)",
+        f"  missing pairs: {fi.missing} of {fi.pairs} ({fi.missing / fi.pairs:.2%})"
+        " (input, output) pairs have no path",
+    ]
+    if fi.examples:
+        lines.append("  examples (input -> output; cells are (row, column)):")
+        lines += [
+            f"    input {i} {cell(ic)} -> output {o} {cell(oc)}: no path"
+            for i, ic, o, oc in fi.examples
+        ]
+    lines.append(f"  time: {fi.seconds:.3f} s")
+    return lines
+
+
+def k_flow_lines(kf: "KFlow") -> list[str]:
+    """The verdict of a k-token flow check."""
+    if kf.exact:
+        how = f"exact: covers all {kf.pairs} pairs of {kf.k}-sets"
+    else:
+        how = (
+            f"sampled: {kf.samples} random pairs of {kf.k}-sets out of {kf.pairs}, seed"
+            f" {kf.seed}; {kf.failing} failed (a sample can refute, never prove)"
+        )
+    lines = [
+        f"{kf.k}-token flow: {_verdict(kf.holds)}",
+        f"  pattern {kf.pattern} on {kf.layout}",
+        f"  {how}",
+        f"  smallest flow found: {kf.min_flow} (needed: {kf.k})",
+    ]
+    if kf.worst:
+        lines.append("  worst sets found (cells are (row, column)):")
+        for w in kf.worst:
+            ins = " ".join(cell(c) for _, c in w.inputs)
+            outs = " ".join(cell(c) for _, c in w.outputs)
+            cut = ", ".join(token(t) for t in w.bottleneck) or "none (no path at all)"
+            lines.append(f"    inputs {ins} -> outputs {outs}: flow {w.flow}, bottleneck {cut}")
+    lines.append(f"  time: {kf.seconds:.3f} s")
+    return lines
+
+
+def max_flow_lines(mf: "MaxFlow") -> list[str]:
+    """The max flow between two token sets and its bottleneck."""
+    lines = [
+        f"max flow: {mf.value} (from {len(mf.sources)} inputs to {len(mf.sinks)} outputs,"
+        " one unit per token per layer)",
+        f"  pattern {mf.pattern} on {mf.layout}",
+    ]
+    if mf.bottleneck:
+        count = len(mf.bottleneck)
+        lines.append(f"  bottleneck (a minimum cut, {count} token{'s' if count > 1 else ''}):")
+        lines += [f"    {token(t)}" for t in mf.bottleneck]
+    else:
+        lines.append("  bottleneck: none (no path from the inputs to the outputs)")
+    lines.append(f"  time: {mf.seconds:.3f} s")
+    return lines
+
+
+def repair_lines(r: "Repair", checks: "list[GridCheck]") -> list[str]:
+    """What a repair added, and the checks of the result on other grids."""
+    lines = [
+        f"repaired {r.original.name} -> {r.pattern.name} on {r.layout}:"
+        f" {r.missing} missing pairs before",
+        f"  extended step {r.step + 1}, adding {r.added} attended positions"
+        + (
+            " (positions each step would need: "
+            + ", ".join(f"step {s + 1}: {a}" for s, a in sorted(r.tried.items()))
+            + ")"
+            if len(r.tried) > 1
+            else ""
+        ),
+    ]
+    if r.clauses:
+        lines.append("  clauses or-ed onto the step:")
+        lines += [f"    {c}" for c in r.clauses]
+    else:
+        lines.append("  nothing to add: the pattern already has Full Information")
+    if checks:
+        lines.append(f"  on other grids (step {r.step + 1}):")
+        lines.append("    grid      full information  positions before  added")
+        lines += [
+            f"    {c.grid:<9} {'yes' if c.holds else 'NO':<17} {c.original:<16}  {c.added}"
+            for c in checks
+        ]
+    lines.append(f"  time: {r.seconds:.2f} s")
+    return lines
