@@ -3,6 +3,7 @@
 #   make test   set up and run the whole test suite
 #   make bench  run the benchmarks and rewrite docs/benchmarks.md
 #   make lint   ruff
+#   make test-xla  make .venv-xla (torch 2.9 + torch_xla 2.9, ~7 GB) and run tests/xla on the CPU
 PYTHON ?= python3
 VENV ?= .venv
 # The CPU build of torch: on this project's machines pip takes it from local disk.
@@ -12,7 +13,7 @@ PIP_EXTRA ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ylg-installed
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test bench lint venv venv-xla test-xla clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,11 +25,31 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The XLA (TPU) path is tested on the CPU through torch_xla's PJRT CPU client, in its
+# own environment because torch_xla pins its torch release.
+XLA_VENV ?= .venv-xla
+XLA_SPEC ?= torch==2.9.0 torch-xla==2.9.0
+XLA_BIN := $(XLA_VENV)/bin
+XLA_STAMP := $(XLA_VENV)/.ylg-installed
+
+$(XLA_STAMP): pyproject.toml
+	test -x $(XLA_BIN)/python || $(PYTHON) -m venv $(XLA_VENV)
+	$(XLA_BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(XLA_BIN)/python -m pip install --quiet $(XLA_SPEC)
+	$(XLA_BIN)/python -m pip install --quiet -e ".[dev]"
+	PJRT_DEVICE=CPU $(XLA_BIN)/python -c "import torch_xla; print('torch_xla', torch_xla.__version__)"
+	touch $(XLA_STAMP)
+
+venv-xla: $(XLA_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/ylg demo -o ylg-demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
+
+test-xla: $(XLA_STAMP)
+	PJRT_DEVICE=CPU $(XLA_BIN)/python -m pytest -q -p no:cacheprovider tests/xla
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
@@ -37,4 +58,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) ylg-demo .pytest_cache .hypothesis
+	rm -rf $(VENV) $(XLA_VENV) ylg-demo .pytest_cache .hypothesis

@@ -1,0 +1,335 @@
+"""Training runs end to end: the CLI, resuming after SIGKILL, two processes, sampling."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ylg.gan.checkpoint import list_checkpoints, load_checkpoint
+from ylg.gan.config import load_config
+from ylg.gan.monitor import read_log
+from ylg.gan.trainer import train
+
+TINY = """\
+preset = "digits"
+g_channels = 16
+d_channels = 32
+attn_resolution = 8
+batch_size = 8
+steps = 4
+log_every = 1
+sample_every = 2
+checkpoint_every = 2
+sample_count = 9
+tensorboard = false
+"""
+COMPARED = ("loss_d", "loss_d_real", "loss_d_fake", "loss_g", "gamma/G.attention")
+
+
+# Tiny models gain nothing from threads; one per process keeps parallel tests from thrashing.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def ylg(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ylg", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+    )
+
+
+def ylg_inline(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The CLI in this process: exit code, stdout, stderr."""
+    from ylg.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out = capsys.readouterr()
+    return int(exit_info.value.code or 0), out.out, out.err
+
+
+def losses(run: Path) -> list[tuple]:
+    return [tuple([e["step"], *(e[k] for k in COMPARED)]) for e in read_log(run / "log.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One CLI run (YLG attention, 4 steps), shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("runs") / "run"
+    config = tiny.with_name("tensorboard.toml")
+    config.write_text(TINY.replace("tensorboard = false", "tensorboard = true"))
+    done = ylg("train", "--config", str(config), "--out", str(out), "-q")
+    assert done.returncode == 0, done.stderr
+    assert f"run folder: {out.resolve()}" in done.stdout
+    return out
+
+
+def test_a_run_writes_log_samples_checkpoints_and_tensorboard(run: Path) -> None:
+    entries = read_log(run / "log.jsonl")
+    assert [e["step"] for e in entries] == [1, 2, 3, 4]
+    for key in (*COMPARED, "gamma/D.attention", "step_time", "images_skipped"):
+        assert key in entries[-1]
+    assert any(e["gamma/G.attention"] != 0 for e in entries)  # the attention layer trains
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step-00000002.png",
+        "step-00000004.png",
+    ]
+    assert [s for s, _ in list_checkpoints(run)] == [2, 4]
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    assert load_config(run / "config.toml").attention == "ylg"
+
+
+def test_checkpoint_holds_everything_a_resume_needs(run: Path) -> None:
+    from ylg import __version__
+
+    state = load_checkpoint(run / "checkpoints" / "step-00000004.ckpt")
+    for key in ("G", "D", "G_ema", "opt_G", "opt_D", "rng", "config", "step"):
+        assert key in state
+    assert state["ylg_version"] == __version__ and state["step"] == 4
+    assert state["config"]["attention"] == "ylg" and len(state["rng"]) == 1
+    assert set(state["rng"][0]) == {"noise", "torch", "device"}
+
+
+def test_sample_command_writes_a_grid(run: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "grid.png"
+    done = ylg(
+        "sample",
+        "--checkpoint",
+        str(run),
+        "--n",
+        "6",
+        "--class",
+        "7",
+        "--truncation",
+        "1.5",
+        "-o",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "step 4" in done.stdout
+    with Image.open(out) as img:
+        assert img.size == (3 * 32, 2 * 32)
+    bad = ylg("sample", "--checkpoint", str(run), "--class", "eleven", "-o", str(out))
+    assert bad.returncode == 2 and "unknown class 'eleven'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_resume_after_sigkill_gives_the_uninterrupted_losses(tiny: Path, tmp_path: Path) -> None:
+    steps = "12"
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    done = ylg(
+        "train",
+        "--config",
+        str(tiny),
+        "--out",
+        str(whole),
+        "--steps",
+        steps,
+        "--checkpoint-every",
+        "3",
+        "-q",
+    )
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ylg",
+            "train",
+            "--config",
+            str(tiny),
+            "--out",
+            str(broken),
+            "--steps",
+            steps,
+            "--checkpoint-every",
+            "3",
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+    )
+    target = broken / "checkpoints" / "step-00000006.ckpt"
+    deadline = time.monotonic() + 240
+    while not target.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    killed_at = max(s for s, _ in list_checkpoints(broken))
+    assert 6 <= killed_at < int(steps)
+    resumed = ylg("train", "--out", str(broken), "--resume", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from {broken / 'checkpoints'}" in resumed.stdout
+    assert losses(broken) == losses(whole)
+    digest = [line for line in done.stdout.splitlines() if "digest" in line]
+    assert digest == [line for line in resumed.stdout.splitlines() if "digest" in line]
+
+
+def test_two_processes_on_gloo_agree_on_the_weights(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "ylg",
+            "train",
+            "--config",
+            str(tiny),
+            "--out",
+            str(out),
+            "--steps",
+            "3",
+            "-q",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    digests = {
+        line.split("rank 1: ")[-1] for line in done.stdout.splitlines() if "weights digest:" in line
+    }
+    lines = [line for line in done.stdout.splitlines() if "weights digest:" in line]
+    assert len(lines) == 2 and len(digests) == 1, done.stdout
+    state = load_checkpoint(out / "checkpoints" / "step-00000003.ckpt")
+    assert len(state["rng"]) == 2  # each process's random state, for resuming
+    assert not torch.equal(state["rng"][0]["noise"], state["rng"][1]["noise"])
+
+
+def test_resuming_refuses_changes_that_would_break_the_run(tiny: Path, tmp_path: Path) -> None:
+    cfg = load_config(tiny).replace(steps=2, tensorboard=False, attention="none")
+    train(cfg, tmp_path, progress=False)
+    again = ylg("train", "--config", str(tiny), "--out", str(tmp_path), "-q")
+    assert again.returncode == 2 and "already holds checkpoints" in again.stderr
+    changed = ylg("train", "--out", str(tmp_path), "--resume", "--batch-size", "4", "-q")
+    assert changed.returncode == 2 and "cannot change batch_size (8 -> 4)" in changed.stderr
+    longer = train(None, tmp_path, resume=True, progress=False, overrides={"steps": 3})
+    assert longer.step == 3
+
+
+def test_a_corrupt_checkpoint_is_named_not_loaded(tiny: Path, tmp_path: Path) -> None:
+    cfg = load_config(tiny).replace(steps=2, tensorboard=False, attention="none")
+    train(cfg, tmp_path, progress=False)
+    path = tmp_path / "checkpoints" / "step-00000002.ckpt"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    done = ylg("train", "--out", str(tmp_path), "--resume", "-q")
+    assert done.returncode == 2
+    assert f"checkpoint {path} is corrupt (sha256 mismatch); not loaded" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_folder_with_a_corrupt_image_trains_and_counts_it(tmp_path: Path) -> None:
+    from PIL import Image
+
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(5):
+        Image.new("RGB", (40, 30), (50 * i, 20, 200)).save(data / f"{i}.png")
+    (data / "5.png").write_bytes(b"\x89PNG broken")
+    cfg = tmp_path / "flat.toml"
+    cfg.write_text(TINY.replace('preset = "digits"', f'data = "{data}"\nattention = "none"'))
+    done = ylg(
+        "train",
+        "--config",
+        str(cfg),
+        "--out",
+        str(tmp_path / "run"),
+        "--steps",
+        "2",
+        "--batch-size",
+        "6",
+        "-q",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "skipped 1 unreadable image(s)" in done.stdout
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000002.ckpt")
+    assert state["num_classes"] == 0  # a flat folder trains an unconditional GAN
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give --preset NAME or --config FILE"),
+        (("--preset", "imagenet-ylg", "--out", "{tmp}"), "this run needs --data"),
+        (("--preset", "digits", "--data", "{tmp}/nope", "--out", "{tmp}"), "not a folder"),
+        (("--preset", "digits", "--attention", "bogus", "--out", "{tmp}"), "attention 'bogus'"),
+        (
+            ("--preset", "digits", "--batch-size", "7", "--accumulate", "2", "--out", "{tmp}"),
+            "does not split",
+        ),
+        (("--preset", "nope"), "Invalid value for '--preset'"),
+        (("--preset", "digits", "--device", "cuda", "--out", "{tmp}"), "no CUDA device"),
+    ],
+)
+def test_train_user_errors_are_one_line(
+    args: tuple[str, ...], message: str, tmp_path: Path
+) -> None:
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    done = ylg("train", *(a.format(tmp=tmp_path) for a in args))
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_info_prints_the_table1_parameter_counts() -> None:
+    done = ylg("info")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("imagenet-")]
+    assert [r[0] for r in rows] == [
+        "imagenet-sagan",
+        "imagenet-sagan-8h",
+        "imagenet-ylg",
+        "imagenet-ylg-noesa",
+        "imagenet-ylg-strided",
+    ]
+    assert len({(r[3], r[4]) for r in rows}) == 1  # only the attention layer differs
+    assert all(r[1] == "128" for r in rows)
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "info"])
+def test_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = ylg_inline(capsys, command, "--help")
+    assert code == 0 and "Example" in out and f"ylg {command}" in out
+
+
+def test_gradient_accumulation_splits_the_batch(tiny: Path, tmp_path: Path) -> None:
+    from ylg.gan.trainer import Trainer
+
+    cfg = load_config(tiny).replace(steps=1, attention="none", accumulate=2, d_steps=2)
+    trainer = Trainer(cfg, tmp_path, progress=False)
+    try:
+        assert trainer.micro == 4
+        result = trainer.run()
+    finally:
+        trainer.close()
+    assert result.step == 1 and all(map(math.isfinite, result.losses.values()))

@@ -1,0 +1,86 @@
+"""``ylg sample``: a grid of images from a trained generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("sample")
+@click.option(
+    "--checkpoint",
+    "-c",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A checkpoint file, or a run folder (its latest checkpoint).",
+)
+@click.option(
+    "--n",
+    "count",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Number of images.",
+)
+@click.option(
+    "--class",
+    "class_label",
+    default=None,
+    help="Only this class (name or index); default: cycle through the classes.",
+)
+@click.option(
+    "--truncation",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Truncation trick: resample latent entries beyond this magnitude "
+    "(the paper used 2 for inversion).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latents.")
+@click.option("--raw", is_flag=True, help="Use the trained G instead of its EMA.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PNG file to write.",
+)
+def sample(
+    checkpoint: Path,
+    count: int,
+    class_label: str | None,
+    truncation: float | None,
+    seed: int,
+    raw: bool,
+    device: str,
+    output: Path,
+) -> None:
+    """Draw a grid of samples from a checkpoint's generator (its EMA by default).
+
+    \b
+    Examples:
+      ylg sample --checkpoint runs/digits -o digits.png
+      ylg sample --checkpoint runs/ylg/checkpoints/step-00100000.ckpt --class 207 \\
+          --truncation 1.0 --n 16 -o retrievers.png
+    """
+    import torch
+
+    from ylg.errors import YlgError
+    from ylg.gan.generate import load_generator, sample_images
+    from ylg.gan.sampling import image_grid, save_png
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise YlgError(f"--device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise YlgError("--device cuda: no CUDA device is visible to torch")
+    loaded = load_generator(checkpoint, ema=not raw)
+    images = sample_images(loaded, count, class_label, truncation, seed, device=dev)
+    save_png(output, image_grid(images))
+    which = "G" if raw else "EMA of G"
+    click.echo(f"wrote {count} samples ({which}, step {loaded.step}) to {output}")
+
+
+COMMANDS = [sample]

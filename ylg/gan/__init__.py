@@ -1,0 +1,1 @@
+"""ylg.gan: the GAN side of ylg (models, training, metrics)."""

@@ -1,0 +1,220 @@
+"""What a training run is: one flat, validated record, read from presets and TOML files.
+
+Every default says where it comes from. The run's config is saved in each checkpoint,
+so a checkpoint alone rebuilds its models (``ylg sample``) and continues its run.
+
+>>> cfg = TrainConfig(data="digits", resolution=32, batch_size=8)
+>>> cfg.attn_resolution, cfg.lr_g, cfg.betas
+(16, 0.0001, (0.0, 0.9))
+>>> TrainConfig(data="digits", resolution=48)
+Traceback (most recent call last):
+...
+ylg.errors.YlgError: resolution must be one of 32, 64, 128, not 48
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ylg.errors import YlgError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+RESOLUTIONS = (32, 64, 128)
+PRECISIONS = ("auto", "bf16", "fp32")
+DEVICES = ("auto", "cpu", "cuda", "xla")
+CLASS_NORMS = ("table", "shared")
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Fields are the keys of a config TOML file.
+
+    ``batch_size`` is the batch of one optimiser step over all processes and
+    accumulation micro-batches; each process sees ``batch_size / (world * accumulate)``.
+    """
+
+    data: str = "digits"  # digits | photos | a folder of images
+    resolution: int = 32
+    attention: str = "ylg"  # none | sagan | sagan-8h | ylg | ylg-noesa | ylg-strided | pattern
+    attn_resolution: int = 0  # 0: 32 at 64/128 px (the paper's layer at 32x32), 16 at 32 px
+    conditional: bool = True  # False trains an unconditional GAN (no labels used)
+    z_dim: int = 128  # tensorflow-gan's SAGAN example (z_dim flag)
+    g_channels: int = 64  # gf_dim of the tensorflow-gan SAGAN example
+    d_channels: int = 64  # df_dim of the same
+    class_norm: str = "table"  # table: per-layer class gain/bias (the SAGAN example);
+    # shared: one shared class embedding projected in every layer (BigGAN-PyTorch)
+    shared_dim: int = 128  # size of the shared class embedding (BigGAN-PyTorch)
+    batch_size: int = 256  # the SAGAN paper trains with batch 256
+    accumulate: int = 1  # gradient accumulation micro-batches per optimiser step
+    d_steps: int = 1  # D steps per G step: 1 with the two learning rates (SAGAN, TTUR)
+    lr_g: float = 1e-4  # the paper (YLG, section 4) and SAGAN
+    lr_d: float = 4e-4  # the paper (YLG, section 4) and SAGAN
+    beta1: float = 0.0  # SAGAN paper, section 5 (the tensorflow-gan example: beta1 = 0 too)
+    beta2: float = 0.9  # SAGAN paper, section 5 (the tensorflow-gan example leaves 0.999)
+    ema_decay: float = 0.9999  # EMA of G for sampling, as BigGAN-PyTorch
+    ema_start: int = 1000  # before this step the EMA copies G (BigGAN-PyTorch: 20000)
+    steps: int = 1_000_000  # the paper trains up to 1.5M steps and reports the best
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | xla
+    precision: str = "auto"  # auto: bf16 autocast on CUDA with bf16 and on TPU, else fp32
+    num_workers: int = 0  # data loader processes (folders of images)
+    log_every: int = 10
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    sample_count: int = 64  # images in each sample grid
+    tensorboard: bool = True
+    paper_compat: bool = False  # the authors' attention details (see ylg.attention)
+    name: str = "custom"
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        self._check()
+
+    def _coerce(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, f.name, float(value))  # Adam betas must be floats (XLA)
+        if not self.attn_resolution:
+            self.attn_resolution = 16 if self.resolution == 32 else 32
+
+    def _check(self) -> None:
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            want = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                raise YlgError(f"config key {f.name!r} must be {str(f.type)}, not {value!r}")
+        if self.resolution not in RESOLUTIONS:
+            raise YlgError(
+                f"resolution must be one of {', '.join(map(str, RESOLUTIONS))}, "
+                f"not {self.resolution}"
+            )
+        if self.attn_resolution not in (8, 16, 32, 64) or self.attn_resolution >= self.resolution:
+            raise YlgError(
+                f"attn_resolution must be a power of two from 8 below the resolution "
+                f"({self.resolution}), not {self.attn_resolution}"
+            )
+        for key, choices in (
+            ("precision", PRECISIONS),
+            ("device", DEVICES),
+            ("class_norm", CLASS_NORMS),
+        ):
+            if getattr(self, key) not in choices:
+                raise YlgError(
+                    f"{key} must be one of {', '.join(choices)}, not {getattr(self, key)!r}"
+                )
+        for key in (
+            "batch_size",
+            "accumulate",
+            "d_steps",
+            "steps",
+            "z_dim",
+            "log_every",
+            "sample_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "sample_count",
+            "shared_dim",
+        ):
+            if getattr(self, key) < 1:
+                raise YlgError(f"{key} must be at least 1, not {getattr(self, key)}")
+        for key in ("g_channels", "d_channels"):
+            if getattr(self, key) < 8 or getattr(self, key) % 8:
+                raise YlgError(f"{key} must be a positive multiple of 8, not {getattr(self, key)}")
+        if self.num_workers < 0 or self.ema_start < 0:
+            raise YlgError("num_workers and ema_start must not be negative")
+        if not (0.0 <= self.ema_decay < 1.0):
+            raise YlgError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise YlgError(f"Adam betas must be in [0, 1), not ({self.beta1}, {self.beta2})")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise YlgError("learning rates must be positive")
+        if self.extra:
+            raise YlgError(f"unknown config key(s): {', '.join(sorted(self.extra))}")
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        """Adam's betas, as floats."""
+        return (float(self.beta1), float(self.beta2))
+
+    def micro_batch(self, world_size: int) -> int:
+        """The batch one process computes per micro-step.
+
+        >>> TrainConfig(batch_size=8, accumulate=2).micro_batch(2)
+        2
+        """
+        parts = world_size * self.accumulate
+        if self.batch_size % parts:
+            raise YlgError(
+                f"batch_size {self.batch_size} does not split over {world_size} process(es) "
+                f"x {self.accumulate} accumulation step(s)"
+            )
+        return self.batch_size // parts
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, ready for TOML, JSON or a checkpoint."""
+        out = dataclasses.asdict(self)
+        out.pop("extra")
+        return out
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some keys changed (``None`` values are ignored)."""
+        known = {f.name for f in fields(self)}
+        bad = sorted(set(changes) - known)
+        if bad:
+            raise YlgError(f"unknown config key(s): {', '.join(bad)}")
+        data = self.to_dict()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        if "resolution" in changes and "attn_resolution" not in changes:
+            data["attn_resolution"] = 0
+        return TrainConfig(**data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping; unknown keys are an error that names them."""
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        extra = {k: v for k, v in data.items() if k not in known}
+        return cls(**values, extra=extra)
+
+
+def load_config(path: str | os.PathLike[str]) -> TrainConfig:
+    """Read a config TOML file. A ``preset = NAME`` key starts from that preset.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+    >>> _ = p.write_text('preset = "digits"\\nsteps = 5\\n')
+    >>> cfg = load_config(p); (cfg.name, cfg.steps, cfg.resolution)
+    ('digits', 5, 32)
+    """
+    from ylg.gan.presets import preset
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise YlgError(f"config file not found: {os.fspath(path)}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise YlgError(f"cannot read config {os.fspath(path)}: {exc}") from None
+    data = dict(data.get("train", data))
+    base = data.pop("preset", None)
+    if base is None:
+        return TrainConfig.from_dict(data)
+    start = preset(str(base)).to_dict()
+    start.update(data)
+    if "resolution" in data and "attn_resolution" not in data:
+        start["attn_resolution"] = 0
+    return TrainConfig.from_dict(start)

@@ -1,0 +1,114 @@
+"""The building blocks of SAGAN: spectrally normalised layers and class-conditional batch norm.
+
+Spectral norm is applied when a layer is built, on the CPU, before the model moves to
+its device (torch_xla needs it that way). :class:`SpectralNorm` is torch's
+``parametrizations.spectral_norm`` (one power iteration per training forward) with
+``sigma = sum(u * W v)`` in place of ``torch.vdot``, which torch_xla runs on the host
+and which would cut the XLA graph at every layer.
+
+>>> import torch
+>>> conv = sn_conv(3, 8, 3)
+>>> conv(torch.zeros(1, 3, 4, 4)).shape
+torch.Size([1, 8, 4, 4])
+>>> bn = ClassBatchNorm(8, num_classes=10)
+>>> bn(torch.randn(4, 8, 2, 2), torch.tensor([0, 1, 2, 3])).shape
+torch.Size([4, 8, 2, 2])
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+
+class SpectralNorm(nn.Module):
+    """Parametrization ``W -> W / sigma(W)``, sigma by power iteration (``_u``, ``_v`` buffers)."""
+
+    def __init__(self, weight: torch.Tensor, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.eps = eps
+        mat = weight.detach().flatten(1)
+        u = F.normalize(mat.new_empty(mat.shape[0]).normal_(0, 1), dim=0, eps=eps)
+        v = F.normalize(mat.new_empty(mat.shape[1]).normal_(0, 1), dim=0, eps=eps)
+        self.register_buffer("_u", u)
+        self.register_buffer("_v", v)
+        self._power_method(mat, 15)
+
+    @torch.no_grad()
+    def _power_method(self, mat: torch.Tensor, iterations: int) -> None:
+        for _ in range(iterations):  # in place: DataParallel replicas share these buffers
+            self._u.copy_(F.normalize(torch.mv(mat, self._v), dim=0, eps=self.eps))
+            self._v.copy_(F.normalize(torch.mv(mat.t(), self._u), dim=0, eps=self.eps))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        mat = weight.flatten(1)
+        if self.training:
+            self._power_method(mat, 1)
+        u, v = self._u.clone(), self._v.clone()  # autograd may need them after the next update
+        return weight / (u * torch.mv(mat, v)).sum()
+
+    def right_inverse(self, value: torch.Tensor) -> torch.Tensor:
+        return value
+
+
+def spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectrally normalise ``module.weight`` (first dimension = outputs)."""
+    parametrize.register_parametrization(module, "weight", SpectralNorm(module.weight))
+    return module
+
+
+def _init(layer: nn.Module) -> nn.Module:
+    """Glorot-uniform weights and zero biases, as the tensorflow-gan SAGAN example."""
+    nn.init.xavier_uniform_(layer.weight)
+    if getattr(layer, "bias", None) is not None:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def sn_conv(c_in: int, c_out: int, kernel: int, bias: bool = True) -> nn.Module:
+    """A spectrally normalised ``kernel x kernel`` convolution with 'same' padding."""
+    return spectral_norm(_init(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=bias)))
+
+
+def sn_linear(d_in: int, d_out: int, bias: bool = True) -> nn.Module:
+    """A spectrally normalised linear layer."""
+    return spectral_norm(_init(nn.Linear(d_in, d_out, bias=bias)))
+
+
+def sn_embedding(num: int, dim: int) -> nn.Module:
+    """A spectrally normalised embedding (the projection discriminator's class vectors)."""
+    return spectral_norm(_init(nn.Embedding(num, dim)))
+
+
+class ClassBatchNorm(nn.Module):
+    """Batch norm whose gain and bias depend on the class.
+
+    ``table`` mode (SAGAN): each class has its own gain and bias in every layer,
+    starting at 1 and 0. ``shared`` mode (BigGAN): the generator's shared class
+    embedding, passed in instead of the labels, is projected to gain and bias.
+    Without classes it is ordinary affine batch norm.
+    """
+
+    def __init__(self, channels: int, num_classes: int = 0, shared_dim: int = 0) -> None:
+        super().__init__()
+        self.mode = "shared" if shared_dim else ("table" if num_classes else "plain")
+        self.bn = nn.BatchNorm2d(channels, affine=self.mode == "plain", eps=1e-5)
+        if self.mode == "table":
+            self.gain = nn.Embedding(num_classes, channels)
+            self.bias = nn.Embedding(num_classes, channels)
+            nn.init.ones_(self.gain.weight)
+            nn.init.zeros_(self.bias.weight)
+        elif self.mode == "shared":
+            self.gain = sn_linear(shared_dim, channels, bias=False)
+            self.bias = sn_linear(shared_dim, channels, bias=False)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.bn(x)
+        if self.mode == "plain":
+            return out
+        gain = self.gain(cond)
+        if self.mode == "shared":
+            gain = 1 + gain
+        return out * gain[:, :, None, None] + self.bias(cond)[:, :, None, None]

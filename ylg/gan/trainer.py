@@ -1,0 +1,457 @@
+"""Train SAGAN or YLG-SAGAN: hinge loss, two learning rates, EMA, checkpoints, many devices.
+
+One optimiser step of G follows ``d_steps`` steps of D; each step sums the gradients
+of ``accumulate`` micro-batches. Randomness comes from seeded generators saved in every
+checkpoint, and the data order is a function of the step, so a run that is killed and
+resumed computes the same losses as one that never stopped (on the CPU, bit for bit).
+
+>>> import tempfile
+>>> cfg = TrainConfig(data="digits", attention="none", g_channels=8, d_channels=8, z_dim=8,
+...                   batch_size=4, steps=2, tensorboard=False, sample_count=4)
+>>> result = train(cfg, tempfile.mkdtemp(), progress=False)
+>>> result.step, sorted(result.losses)
+(2, ['loss_d', 'loss_d_fake', 'loss_d_real', 'loss_g'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ylg import __version__
+from ylg.errors import YlgError
+from ylg.fileio import write_atomic
+from ylg.gan.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from ylg.gan.config import TrainConfig
+from ylg.gan.data import batches, load_dataset
+from ylg.gan.devices import Runtime
+from ylg.gan.models import Discriminator, Generator, attention_layers
+from ylg.gan.monitor import JsonlLog, TensorBoard
+from ylg.gan.sampling import EMA, image_grid, latents, save_png
+from ylg.gan.slots import attention_factory
+
+CHECKPOINT_FORMAT = "ylg-gan-checkpoint"
+# Keys a resumed run may change; every other key must match the checkpoint's run.
+RUNTIME_KEYS = frozenset(
+    {
+        "steps",
+        "device",
+        "precision",
+        "num_workers",
+        "log_every",
+        "sample_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "tensorboard",
+        "sample_count",
+        "notes",
+    }
+)
+
+
+def build_models(cfg: TrainConfig, num_classes: int) -> tuple[Generator, Discriminator]:
+    """G and D for a config, on the CPU (``num_classes = 0``: unconditional)."""
+    factory = attention_factory(cfg.attention, paper_compat=cfg.paper_compat)
+    shared = cfg.shared_dim if cfg.class_norm == "shared" else 0
+    g = Generator(
+        cfg.resolution, cfg.z_dim, cfg.g_channels, num_classes, factory, cfg.attn_resolution, shared
+    )
+    d = Discriminator(cfg.resolution, cfg.d_channels, num_classes, factory, cfg.attn_resolution)
+    return g, d
+
+
+def hinge_d(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminator's hinge losses on real and generated logits."""
+    return F.relu(1.0 - real).mean(), F.relu(1.0 + fake).mean()
+
+
+def hinge_g(fake: torch.Tensor) -> torch.Tensor:
+    """The generator's hinge loss."""
+    return -fake.mean()
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 of a model's parameters (to check that processes agree)."""
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        if "running_" in name or name.endswith(("_u", "_v", "num_batches_tracked")):
+            continue
+        h.update(name.encode())
+        h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class TrainResult:
+    """What a finished run leaves: its folder, last step, losses, checkpoint, sample grid."""
+
+    run_dir: Path
+    step: int
+    losses: dict[str, float]
+    checkpoint: Path | None
+    samples: Path | None
+    skipped_images: int
+    digest: str = ""
+    resumed_from: Path | None = None
+    rank: int = 0
+
+
+def config_toml(cfg: TrainConfig) -> str:
+    """The config as a TOML file that ``--config`` reads back."""
+    lines = []
+    for key, value in cfg.to_dict().items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {str(value).lower()}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{key} = {value!r}")
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+class Trainer:
+    """One run in one process (one of many under torchrun)."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig | None,
+        run_dir: str | Path,
+        resume: bool = False,
+        progress: bool = True,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        self.resumed_from: Path | None = None
+        overrides = overrides or {}
+        state = self._resume_state() if resume else None
+        if state is not None:
+            cfg = _resumed_config(state["config"], cfg, overrides)
+        elif cfg is None:
+            raise YlgError(f"nothing to resume in {self.run_dir}; give --preset or --config")
+        elif latest_checkpoint(self.run_dir) is not None:
+            raise YlgError(
+                f"{self.run_dir} already holds checkpoints: pass --resume to continue that run, "
+                "or choose another --out"
+            )
+        else:
+            cfg = cfg.replace(**overrides)
+        self.cfg = cfg
+        self.rt = Runtime.create(cfg.device, cfg.precision)
+        self.micro = cfg.micro_batch(self.rt.world)
+        self.data = load_dataset(cfg.data, cfg.resolution)
+        self.num_classes = (
+            self.data.num_classes if (cfg.conditional and self.data.num_classes > 1) else 0
+        )
+        torch.manual_seed(cfg.seed)
+        self.g, self.d = build_models(cfg, self.num_classes)
+        self.ema = EMA(self.g, cfg.ema_decay, cfg.ema_start)
+        self.noise = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 7919 * self.rt.rank + 1)
+        self.step = 0
+        self.skipped: set[int] = set()
+        if state is not None:
+            self._load_models(state)
+        for model in (self.g, self.d, self.ema.model):
+            model.to(self.rt.device)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        if state is not None:
+            self._load_training_state(state)
+        self.g_train, self.d_train = self._wrap(self.g), self._wrap(self.d)
+
+    # -- setup -------------------------------------------------------------------------
+    def _resume_state(self) -> dict[str, Any] | None:
+        path = latest_checkpoint(self.run_dir)
+        if path is None:
+            return None
+        state = load_checkpoint(path)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise YlgError(f"{path} is not a ylg training checkpoint; not loaded")
+        self.resumed_from = path
+        return state
+
+    def _load_models(self, state: dict[str, Any]) -> None:
+        self.g.load_state_dict(state["G"])
+        self.d.load_state_dict(state["D"])
+        self.ema.model.load_state_dict(state["G_ema"])
+        self.step = int(state["step"])
+        self.skipped = set(state.get("skipped_images", []))
+
+    def _load_training_state(self, state: dict[str, Any]) -> None:
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
+        ranks = state["rng"]
+        if len(ranks) != self.rt.world:
+            raise YlgError(
+                f"the checkpoint was written by {len(ranks)} process(es); resume it with the "
+                f"same number (this run has {self.rt.world})"
+            )
+        mine = ranks[self.rt.rank]
+        self.noise.set_state(mine["noise"])
+        torch.set_rng_state(mine["torch"])
+        self.rt.set_rng_state(mine["device"])
+
+    def _wrap(self, model: nn.Module) -> nn.Module:
+        if self.rt.world == 1:
+            return model
+        ids = [self.rt.device.index] if self.rt.kind == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    # -- one step ----------------------------------------------------------------------
+    def _fake_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = latents(self.micro, self.cfg.z_dim, self.noise).to(self.rt.device)
+        if not self.num_classes:
+            return z, None
+        y = torch.randint(self.num_classes, (self.micro,), generator=self.noise)
+        return z, y.to(self.rt.device)
+
+    def _sync_context(self, model: nn.Module, last: bool) -> Any:
+        if isinstance(model, DistributedDataParallel) and not last:
+            return model.no_sync()
+        return nullcontext()
+
+    def _d_step(self, stream: Any) -> dict[str, torch.Tensor]:
+        self.opt_d.zero_grad(set_to_none=True)
+        total_real = total_fake = torch.zeros((), device=self.rt.device)
+        acc = self.cfg.accumulate
+        for i in range(acc):
+            images, labels, skipped = next(stream)
+            self.skipped.update(skipped)
+            x = images.to(self.rt.device).float() / 127.5 - 1.0
+            y = labels.to(self.rt.device) if self.num_classes else None
+            z, yf = self._fake_inputs()
+            with self._sync_context(self.d_train, i == acc - 1), self.rt.autocast():
+                with torch.no_grad():
+                    fake = self.g(z, yf)
+                both_y = torch.cat([y, yf]) if self.num_classes else None
+                logits = self.d_train(torch.cat([x, fake.to(x.dtype)]), both_y).float()
+                real_loss, fake_loss = hinge_d(logits[: self.micro], logits[self.micro :])
+                ((real_loss + fake_loss) / acc).backward()
+            total_real = total_real + real_loss.detach() / acc
+            total_fake = total_fake + fake_loss.detach() / acc
+        self.rt.step(self.opt_d)
+        return {"loss_d_real": total_real, "loss_d_fake": total_fake}
+
+    def _g_step(self) -> torch.Tensor:
+        self.opt_g.zero_grad(set_to_none=True)
+        self.d.requires_grad_(False)
+        total = torch.zeros((), device=self.rt.device)
+        acc = self.cfg.accumulate
+        for i in range(acc):
+            z, yf = self._fake_inputs()
+            with self._sync_context(self.g_train, i == acc - 1), self.rt.autocast():
+                loss = hinge_g(self.d(self.g_train(z, yf), yf).float())
+                (loss / acc).backward()
+            total = total + loss.detach() / acc
+        self.d.requires_grad_(True)
+        self.rt.step(self.opt_g)
+        return total
+
+    # -- outputs -----------------------------------------------------------------------
+    def _gammas(self) -> dict[str, float]:
+        out = {}
+        for tag, model in (("G", self.g), ("D", self.d)):
+            for name, layer in attention_layers(model).items():
+                out[f"gamma/{tag}.{name}"] = float(layer.gamma.detach().float().cpu())
+        return out
+
+    def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        gen = torch.Generator().manual_seed(self.cfg.seed + 2020)
+        z = latents(self.cfg.sample_count, self.cfg.z_dim, gen)
+        y = torch.arange(self.cfg.sample_count) % self.num_classes if self.num_classes else None
+        return z, y
+
+    @torch.no_grad()
+    def write_samples(self, tb: TensorBoard | None) -> Path:
+        """A grid from the EMA generator on fixed latents, as ``samples/step-N.png``."""
+        z, y = self._sample_inputs()
+        images = []
+        for i in range(0, len(z), self.micro):
+            yi = y[i : i + self.micro].to(self.rt.device) if y is not None else None
+            images.append(self.ema.model(z[i : i + self.micro].to(self.rt.device), yi).cpu())
+        grid = image_grid(torch.cat(images))
+        folder = self.run_dir / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"step-{self.step:08d}.png"
+        save_png(path, grid)
+        if tb is not None:
+            tb.image(self.step, "samples", grid)
+        return path
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything a resumed run needs (collective: every process must call it)."""
+        rng = {
+            "noise": self.noise.get_state(),
+            "torch": torch.get_rng_state(),
+            "device": self.rt.rng_state(),
+        }
+        ranks = self.rt.gather(rng)
+        skipped = set().union(*self.rt.gather(sorted(self.skipped)))
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "ylg_version": __version__,
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "num_classes": self.num_classes,
+            "classes": list(self.data.classes),
+            "G": self.g.state_dict(),
+            "D": self.d.state_dict(),
+            "G_ema": self.ema.model.state_dict(),
+            "opt_G": self.opt_g.state_dict(),
+            "opt_D": self.opt_d.state_dict(),
+            "rng": ranks,
+            "skipped_images": sorted(skipped),
+        }
+
+    def _checkpoint(self) -> Path | None:
+        self.rt.sync()
+        state = self.checkpoint_state()
+        path = None
+        if self.rt.main:
+            path = save_checkpoint(self.run_dir, self.step, state)
+            prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints)
+        self.rt.barrier()
+        return path
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        """Train to ``cfg.steps``; checkpoint every ``checkpoint_every`` steps and at the end."""
+        cfg, rt = self.cfg, self.rt
+        log = tb = None
+        if rt.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.run_dir / "config.toml", config_toml(cfg).encode())
+            log = JsonlLog(self.run_dir / "log.jsonl")
+            log.truncate_after(self.step)
+            if cfg.tensorboard:
+                tb = TensorBoard(self.run_dir, purge_step=self.step + 1 if self.step else None)
+        start_batch = self.step * cfg.d_steps * cfg.accumulate
+        loader = batches(
+            self.data, self.micro, cfg.seed, rt.rank, rt.world, start_batch, cfg.num_workers
+        )
+        stream = iter(loader)
+        if rt.kind == "xla":
+            import torch_xla.distributed.parallel_loader as pl
+
+            stream = iter(pl.MpDeviceLoader(loader, rt.device))
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            disable=not (self.progress and rt.main),
+            desc=f"train {cfg.name}",
+            unit="step",
+            dynamic_ncols=True,
+        )
+        losses: dict[str, float] = {}
+        ckpt_path = sample_path = None
+        last_time, last_step = time.perf_counter(), self.step
+        self.g.train()
+        self.d.train()
+        try:
+            while self.step < cfg.steps:
+                for _ in range(cfg.d_steps):
+                    d_losses = self._d_step(stream)
+                g_loss = self._g_step()
+                self.step += 1
+                self.ema.update(self.g, self.step)
+                rt.sync()
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    values = {k: float(rt.mean(v)) for k, v in d_losses.items()}
+                    values["loss_d"] = values["loss_d_real"] + values["loss_d_fake"]
+                    values["loss_g"] = float(rt.mean(g_loss))
+                    losses = {k: values[k] for k in sorted(values)}
+                    now = time.perf_counter()
+                    values["step_time"] = (now - last_time) / max(1, self.step - last_step)
+                    last_time, last_step = now, self.step
+                    values.update(self._gammas())
+                    values["images_skipped"] = len(self.skipped)
+                    if rt.main:
+                        log.write(self.step, values)
+                        if tb is not None:
+                            tb.scalars(self.step, values)
+                        bar.set_postfix(d=f"{values['loss_d']:.3f}", g=f"{values['loss_g']:.3f}")
+                if rt.main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                    sample_path = self.write_samples(tb)
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    ckpt_path = self._checkpoint()
+            digest = self._agreed_digest()
+        finally:
+            bar.close()
+            if tb is not None:
+                tb.close()
+        if ckpt_path is None and rt.main:
+            ckpt_path = latest_checkpoint(self.run_dir)
+        return TrainResult(
+            self.run_dir,
+            self.step,
+            losses,
+            ckpt_path,
+            sample_path,
+            len(self.skipped),
+            digest,
+            self.resumed_from,
+            rt.rank,
+        )
+
+    def _agreed_digest(self) -> str:
+        """The digest of G and D; with many processes, check they all hold the same weights."""
+        self.rt.sync()
+        digest = weights_digest(self.g) + weights_digest(self.d)
+        digest = hashlib.sha256(digest.encode()).hexdigest()
+        everyone = self.rt.gather(digest)
+        if len(set(everyone)) != 1:
+            raise RuntimeError(f"processes disagree on the weights: {everyone}")
+        return digest
+
+    def close(self) -> None:
+        self.rt.close()
+
+
+def _resumed_config(
+    saved: dict[str, Any], cfg: TrainConfig | None, overrides: dict[str, Any]
+) -> TrainConfig:
+    """The checkpoint's config with the runtime keys the user changed."""
+    base = TrainConfig.from_dict(saved)
+    wanted = (cfg or base).replace(**overrides)
+    changed = {k: v for k, v in wanted.to_dict().items() if v != getattr(base, k)}
+    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+    if fixed:
+        detail = ", ".join(f"{k} ({getattr(base, k)!r} -> {changed[k]!r})" for k in fixed)
+        raise YlgError(f"cannot change {detail} when resuming; start a new run (--out) instead")
+    return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
+
+
+def train(
+    cfg: TrainConfig | None,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train one run (in this process) and return what it wrote.
+
+    ``resume`` continues the latest checkpoint in ``run_dir`` (its config, with the
+    runtime keys of ``cfg``/``overrides`` changed), or starts ``cfg`` if there is none.
+    """
+    trainer = Trainer(cfg, run_dir, resume=resume, progress=progress, overrides=overrides)
+    try:
+        return trainer.run()
+    finally:
+        trainer.close()
