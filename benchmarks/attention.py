@@ -1,0 +1,128 @@
+"""Benchmark: ylg's sparse attention against PyTorch's SDPA, dense and masked.
+
+Times forward and forward+backward, and records peak memory, for unmasked SDPA, SDPA
+with the pattern's boolean mask, and each ylg backend, at 16x16 to 128x128 token
+grids, head dims 8 and 64, 8 heads (the published YLG heads), batch 1, plus the SAGAN
+case (32x32 queries over 16x16 keys). Runs at 1 thread (the issue's reference) and
+at every thread of the machine, then writes the ``attention`` section of
+``docs/benchmarks.md``.
+
+    python benchmarks/attention.py            # the full run (several minutes)
+    python benchmarks/attention.py --quick    # 16x16 and 32x32 only, not written
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+from _report import machine, write_section
+from tqdm import tqdm
+
+from ylg.attention.bench import Case, Row, run_case, table
+
+GRIDS = ("16x16", "32x32", "64x64", "128x128")
+HEAD_DIMS = (8, 64)
+#: FlexAttention's CPU path is PyTorch's unfused reference: only on small grids.
+FLEX_UP_TO = 32 * 32
+
+
+def cases(quick: bool) -> list[Case]:
+    """Every case of the run, smallest first."""
+    grids = GRIDS[:2] if quick else GRIDS
+    out = [Case(g, head_dim=d) for g in grids for d in HEAD_DIMS]
+    out += [Case("16x16", "32x32", head_dim=d) for d in HEAD_DIMS]
+    return sorted(out, key=lambda c: (c.masks().nq * c.masks().nk, c.head_dim))
+
+
+def methods(case: Case) -> tuple[str, ...]:
+    """The methods timed on a case."""
+    base = ("sdpa", "sdpa+mask", "dense", "grouped")
+    return base + ("flex",) if case.masks().nq <= FLEX_UP_TO else base
+
+
+#: The research prototype of the issue (LTR step pair, hand-written), 1 thread, 16384
+#: tokens, 8 heads, head dim 8, batch 1: forward and forward+backward ms.
+PROTOTYPE_MS = (357.0, 850.0)
+
+
+def run(threads: int, quick: bool) -> tuple[list[Row], str]:
+    """All cases at one thread count, and the machine's load average around the run."""
+    torch.set_num_threads(threads)
+    rows: list[Row] = []
+    todo = cases(quick)
+    before = os.getloadavg()[0]
+    for case in tqdm(todo, desc=f"attention, {threads} thread(s)", unit="case"):
+        rows += run_case(case, methods(case))
+    load = f"1-minute load average {before:.1f} when this run started, {os.getloadavg()[0]:.1f}"
+    return rows, f"{load} when it ended (this run's own threads included)."
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """The issue's targets at 128x128 and head dim 8, met or not."""
+    got = {(r.case.grid, r.case.query_grid, r.case.head_dim, r.method): r for r in rows}
+    lines = []
+    for d in HEAD_DIMS:
+        mine = got.get(("128x128", None, d, "grouped"))
+        masked = got.get(("128x128", None, d, "sdpa+mask"))
+        plain = got.get(("128x128", None, d, "sdpa"))
+        if not (mine and masked and plain and mine.backward_ms and masked.backward_ms):
+            continue
+        fast_masked = masked.backward_ms / mine.backward_ms
+        fast_plain = plain.backward_ms / mine.backward_ms if plain.backward_ms else 0.0
+        memory = (
+            mine.peak_mib / masked.peak_mib if mine.peak_mib and masked.peak_mib else float("nan")
+        )
+        if d == 8:
+            lines.append(
+                f"- 128x128, head dim 8: grouped {mine.forward_ms:.0f} ms forward,"
+                f" {mine.backward_ms:.0f} ms forward+backward; the issue's prototype (1 thread):"
+                f" {PROTOTYPE_MS[0]:.0f} and {PROTOTYPE_MS[1]:.0f} ms."
+            )
+        lines.append(
+            f"- 128x128, head dim {d}: grouped forward+backward is {fast_masked:.1f}x faster"
+            f" than masked SDPA (target 10x: {'met' if fast_masked >= 10 else 'missed'}),"
+            f" {fast_plain:.1f}x faster than unmasked SDPA (target 6x:"
+            f" {'met' if fast_plain >= 6 else 'missed'}), peak memory {memory:.3f} of masked"
+            f" SDPA's (target at most 0.25: {'met' if memory <= 0.25 else 'missed'})."
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small grids only; no report")
+    args = parser.parse_args()
+    counts = sorted({1, os.cpu_count() or 1})
+    sections = []
+    for threads in counts:
+        rows, load = run(threads, args.quick)
+        text = table(rows)
+        print(f"\n{threads} thread(s); {load}\n{text}")
+        sections.append((threads, rows, text, load))
+    if args.quick:
+        return
+    md = [
+        "Sparse attention of the published YLG heads (RTL1, RTL2, RTL1, RTL2, LTR1, LTR2, LTR1,"
+        " LTR2; ESA order), 8 heads, batch 1, float32, against PyTorch's"
+        " `scaled_dot_product_attention` without a mask (`sdpa`) and with the pattern's"
+        " boolean mask (`sdpa+mask`). `dense`, `grouped` and `flex` are ylg's backends"
+        " (`flex` only on small grids: its CPU path is PyTorch's unfused reference, forward"
+        " only). Times are the best of at least 3 runs after a warm-up (up to 20 while they"
+        " take under 1 s; methods slower than 3 s: the better of the warm-up and one run);"
+        " peak MiB is the rise of the resident set during one forward+backward run."
+        " Ratios: how many times faster than masked and unmasked SDPA (forward+backward)."
+        " Methods whose full `[B, H, nq, nk]` tensors do not fit in memory run head by"
+        " head (times summed; peak memory: one head's times 8).",
+        "",
+        f"Machine: {machine().rsplit(' (', 1)[0]}; thread counts below.",
+        "",
+    ]
+    for threads, rows, text, load in sections:
+        md += [f"### {threads} thread(s)", "", load, "", *summary(rows), "", text, ""]
+    write_section("attention", "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Sparse attention in PyTorch: verified 2-D patterns as attention layers.
+
+* :class:`YLGAttention2d`: the paper's layer (any pattern, any head count), and
+  :class:`SAGANAttention2d`, SAGAN's dense layer beside it for ablations.
+* :func:`head_masks` + :func:`sparse_attention`: the functional core over
+  ``q [B, H, nq, d]``, ``k, v [B, H, nk, d]`` with one pattern step per head.
+* Backends (``dense``, ``grouped``, ``flex``, ``auto``) give the same result.
+
+>>> import torch
+>>> from ylg.attention import YLGAttention2d
+>>> layer = YLGAttention2d(64, "ylg", backend="grouped")
+>>> layer(torch.randn(1, 64, 8, 8)).shape
+torch.Size([1, 64, 8, 8])
+"""
+
+from ylg.attention.functional import (
+    BACKEND_CHOICES,
+    BACKENDS,
+    attention_maps,
+    pick_backend,
+    sparse_attention,
+)
+from ylg.attention.heads import YLG_PATTERNS, Head, assign_heads, explicit_heads
+from ylg.attention.layers import SAGANAttention2d, YLGAttention2d
+from ylg.attention.masksets import STEP_MODES, HeadMasks, StepMask, head_masks
+
+__all__ = [
+    "BACKENDS",
+    "BACKEND_CHOICES",
+    "STEP_MODES",
+    "YLG_PATTERNS",
+    "Head",
+    "HeadMasks",
+    "SAGANAttention2d",
+    "StepMask",
+    "YLGAttention2d",
+    "assign_heads",
+    "attention_maps",
+    "explicit_heads",
+    "head_masks",
+    "pick_backend",
+    "sparse_attention",
+]

@@ -1,0 +1,219 @@
+"""The functional core: sparse multi-head attention with one pattern step per head.
+
+``q [B, H, nq, d]``, ``k [B, H, nk, d]``, ``v [B, H, nk, dv]`` (positions row-major on
+the query and key grids of a :class:`~ylg.attention.masksets.HeadMasks`) give
+``[B, H, nq, dv]``. Every backend computes the same function:
+
+* ``dense``: full logits and the mask; the reference, and the path for XLA/TPU.
+* ``grouped``: queries grouped by the keys they share, dense batched matmuls per group
+  (the fast CPU path, any pattern).
+* ``flex``: PyTorch's FlexAttention with a block mask on the enumeration-ordered tokens
+  (for CUDA).
+
+>>> import torch
+>>> from ylg.attention import head_masks, sparse_attention
+>>> hm = head_masks("ylg", grid="4x4")
+>>> q, k, v = (torch.randn(2, 8, 16, 4, dtype=torch.float64) for _ in range(3))
+>>> out = sparse_attention(q, k, v, hm, backend="grouped")
+>>> out.shape
+torch.Size([2, 8, 16, 4])
+>>> torch.allclose(out, sparse_attention(q, k, v, hm, backend="dense"))
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ylg.attention import dense, flex, grouped
+from ylg.attention.masksets import HeadMasks, StepMask
+from ylg.errors import YlgError
+
+log = logging.getLogger("ylg.attention")
+
+#: Backend name -> module with ``prepare(steps, device, dtype)`` (cached, eager) and
+#: ``run(q, k, v, prepared, *, scale, paper_compat)``.
+BACKENDS: dict[str, ModuleType] = {"dense": dense, "grouped": grouped, "flex": flex}
+BACKEND_CHOICES = ("auto", *BACKENDS)
+_announced: set[tuple[str, str]] = set()
+
+
+def pick_backend(backend: str, device: "torch.device | str") -> str:
+    """The backend ``auto`` means on a device: ``flex`` on CUDA (when FlexAttention is
+    there), ``grouped`` on CPU, ``dense`` elsewhere (XLA/TPU, MPS: static shapes).
+
+    >>> pick_backend("auto", "cpu"), pick_backend("dense", "cpu")
+    ('grouped', 'dense')
+    """
+    if backend not in BACKEND_CHOICES:
+        raise YlgError(f"unknown backend {backend!r} (choose from {', '.join(BACKEND_CHOICES)})")
+    if backend != "auto":
+        return backend
+    kind = torch.device(device).type
+    if kind == "cuda" and flex.available():
+        chosen = "flex"
+    elif kind == "cpu":
+        chosen = "grouped"
+    else:
+        chosen = "dense"
+    if (kind, chosen) not in _announced:
+        _announced.add((kind, chosen))
+        log.info("ylg attention: backend 'auto' picked %r for %s tensors", chosen, kind)
+    return chosen
+
+
+def _check_shapes(
+    q: Tensor, k: Tensor, v: Tensor, masks: HeadMasks, q_inner: Tensor | None
+) -> None:
+    if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
+        raise YlgError("q, k and v must be [batch, heads, tokens, dim]")
+    b = q.shape[0]
+    want = {
+        "q": (q, masks.nq, q.shape[-1]),
+        "k": (k, masks.nk, q.shape[-1]),
+        "v": (v, masks.nk, v.shape[-1]),
+    }
+    if q_inner is not None:
+        want["q_inner"] = (q_inner, masks.nk, q.shape[-1])
+    for name, (t, tokens, dim) in want.items():
+        if tuple(t.shape) != (b, masks.num_heads, tokens, dim):
+            raise YlgError(
+                f"{name} has shape {tuple(t.shape)}; the masks want"
+                f" [{b}, {masks.num_heads}, {tokens}, {dim}] ({masks.num_heads} heads,"
+                f" {masks.nq} queries, {masks.nk} keys)"
+            )
+
+
+@torch.compiler.disable
+def prepare(backend: str, steps: Sequence[StepMask], like: Tensor) -> Any:
+    """What a backend derives from the heads' step masks on a device (built once, cached).
+
+    Kept out of ``torch.compile`` graphs: it is numpy work whose tensors the graph reads.
+    """
+    return BACKENDS[backend].prepare(tuple(steps), like.device, like.dtype)
+
+
+def _scale(q: Tensor, scale: bool) -> float:
+    return 1.0 / math.sqrt(q.shape[-1]) if scale else 1.0
+
+
+def _inner_queries(q: Tensor, masks: HeadMasks, q_inner: Tensor | None) -> Tensor:
+    if q_inner is not None:
+        return q_inner
+    if not masks.square:
+        raise YlgError(
+            "steps='sequential' on a non-square layout runs the inner steps on the key grid;"
+            " pass q_inner, the queries on the key grid"
+        )
+    return q
+
+
+def sparse_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    masks: HeadMasks,
+    *,
+    backend: str = "auto",
+    paper_compat: bool = False,
+    scale: bool = False,
+    q_inner: Tensor | None = None,
+) -> Tensor:
+    """Attention of each head through its step(s) of the pattern: ``[B, H, nq, dv]``.
+
+    ``paper_compat``: masked logits get ``-1000`` added (the authors' code) instead of
+    ``-inf``; the sparse backends never compute masked logits, which is the same up to
+    rounding unless a row's logits span more than about 700. ``scale``: multiply logits
+    by ``1/sqrt(d)`` (the authors' code does not). In sequential mode on a non-square
+    layout, ``q_inner [B, H, nk, d]`` are the queries of the inner steps (key grid).
+    """
+    _check_shapes(q, k, v, masks, q_inner)
+    name = pick_backend(backend, q.device)
+    run = BACKENDS[name].run
+    options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
+    if not masks.sequential:
+        return run(q, k, v, prepare(name, masks.last_steps(), q), **options)
+    inner_q = _inner_queries(q, masks, q_inner)
+
+    def chain(sub: Tensor, stage: tuple[StepMask, ...]) -> Tensor:
+        values, keys = v.index_select(1, sub), k.index_select(1, sub)
+        for t, step in enumerate(stage):
+            queries = (q if t == len(stage) - 1 else inner_q).index_select(1, sub)
+            prepared = prepare(name, [step] * sub.numel(), q)
+            values = run(queries, keys, values, prepared, **options)
+        return values
+
+    return _per_chain(masks, q, chain)
+
+
+def attention_maps(
+    q: Tensor,
+    k: Tensor,
+    masks: HeadMasks,
+    *,
+    paper_compat: bool = False,
+    scale: bool = False,
+    q_inner: Tensor | None = None,
+) -> Tensor:
+    """The attention weights ``[B, H, nq, nk]`` (dense; for visualisation and inversion).
+
+    In sequential mode, the product of the steps' weights: how much output ``q`` reads
+    from input ``k`` through the whole chain.
+    """
+    _check_shapes(q, k, k, masks, q_inner)
+    options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
+    if not masks.sequential:
+        mask = prepare("dense", masks.last_steps(), q)
+        logits = dense.masked_logits(q, k, mask, **options)
+        return torch.softmax(logits, dim=-1)
+    inner_q = _inner_queries(q, masks, q_inner)
+
+    def chain(sub: Tensor, stage: tuple[StepMask, ...]) -> Tensor:
+        keys, total = k.index_select(1, sub), None
+        for t, step in enumerate(stage):
+            queries = (q if t == len(stage) - 1 else inner_q).index_select(1, sub)
+            mask = prepare("dense", [step] * sub.numel(), q)
+            weights = torch.softmax(dense.masked_logits(queries, keys, mask, **options), dim=-1)
+            total = weights if total is None else torch.matmul(weights, total)
+        assert total is not None
+        return total
+
+    return _per_chain(masks, q, chain)
+
+
+def _per_chain(
+    masks: HeadMasks, q: Tensor, fn: Callable[[Tensor, tuple[StepMask, ...]], Tensor]
+) -> Tensor:
+    """``fn(heads, chain)`` for each set of heads with the same chain of step masks (in
+    order of first appearance), the results put back in head order."""
+    outs: list[Tensor] = []
+    order: list[int] = []
+    for stage, idx in _groups(masks).items():
+        outs.append(fn(torch.tensor(idx, device=q.device), stage))
+        order += idx
+    out = torch.cat(outs, dim=1)
+    if order != sorted(order):
+        out = out.index_select(1, torch.tensor(_inverse(order), device=q.device))
+    return out
+
+
+def _groups(masks: HeadMasks) -> dict[tuple, list[int]]:
+    """Heads with the same chain of step masks, in order of first appearance."""
+    groups: dict[tuple, list[int]] = {}
+    for h, stage in enumerate(masks.stages):
+        groups.setdefault(stage, []).append(h)
+    return groups
+
+
+def _inverse(order: list[int]) -> list[int]:
+    inv = [0] * len(order)
+    for i, h in enumerate(order):
+        inv[h] = i
+    return inv

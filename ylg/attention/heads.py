@@ -1,0 +1,126 @@
+"""Which pattern (and which of its steps) each attention head uses.
+
+The published YLG layer has 8 heads: RTL step 1, RTL step 2, RTL step 1, RTL step 2,
+LTR step 1, LTR step 2, LTR step 1, LTR step 2. :func:`assign_heads` reproduces that
+order from the pattern list ``["rtl", "ltr"]`` (the name ``"ylg"``) and generalises
+it: the heads are split evenly between the patterns, and each pattern's share cycles
+through its steps. Steps are 0-based, as everywhere in :mod:`ylg.patterns`.
+
+>>> [h.label for h in assign_heads("ylg", 8)]
+['rtl/1', 'rtl/2', 'rtl/1', 'rtl/2', 'ltr/1', 'ltr/2', 'ltr/1', 'ltr/2']
+>>> [h.label for h in assign_heads("ylg", 4, sequential=True)]
+['rtl', 'rtl', 'ltr', 'ltr']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from ylg.errors import YlgError
+from ylg.patterns import Pattern, load_pattern
+
+#: A pattern as the layer accepts it: a library name, a TOML path or a Pattern.
+PatternLike = Union[str, "os.PathLike[str]", Pattern]
+
+#: The published model's patterns; their heads come in this order.
+YLG_PATTERNS = ("rtl", "ltr")
+
+
+@dataclass(frozen=True)
+class Head:
+    """One head: a pattern and the step it attends through (``None``: every step in turn)."""
+
+    pattern: Pattern
+    step: int | None
+
+    @property
+    def label(self) -> str:
+        """``name/step`` with a 1-based step as the paper writes it (``rtl/1``), or the name."""
+        if self.step is None:
+            return self.pattern.name
+        return f"{self.pattern.name}/{self.step + 1}"
+
+
+def resolve_patterns(pattern: "PatternLike | Sequence[PatternLike]") -> tuple[Pattern, ...]:
+    """``"ylg"``, one pattern or a list of them, as Pattern objects.
+
+    >>> [p.name for p in resolve_patterns(["ltr", "axial"])]
+    ['ltr', 'axial']
+    """
+    if isinstance(pattern, str) and pattern == "ylg":
+        return tuple(load_pattern(name) for name in YLG_PATTERNS)
+    if isinstance(pattern, (str, os.PathLike, Pattern)):
+        return (load_pattern(pattern),)
+    items = list(pattern)
+    if not items:
+        raise YlgError("the pattern list is empty")
+    return tuple(p for item in items for p in resolve_patterns(item))
+
+
+def assign_heads(
+    pattern: "PatternLike | Sequence[PatternLike]",
+    num_heads: int,
+    *,
+    sequential: bool = False,
+) -> tuple[Head, ...]:
+    """Split ``num_heads`` evenly between the patterns, each share cycling through the
+    pattern's steps (parallel) or running all of them (``sequential``).
+
+    In parallel mode every step of every pattern needs a head of its own, or the layer
+    would not have the pattern it claims; too few heads is an error.
+    """
+    patterns = resolve_patterns(pattern)
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
+        raise YlgError(f"num_heads must be a positive integer, got {num_heads!r}")
+    if num_heads % len(patterns):
+        names = ", ".join(p.name for p in patterns)
+        raise YlgError(
+            f"{num_heads} heads cannot be split evenly between {len(patterns)} patterns ({names})"
+        )
+    share = num_heads // len(patterns)
+    heads = []
+    for p in patterns:
+        if sequential:
+            heads += [Head(p, None)] * share
+            continue
+        if share < len(p.steps):
+            raise YlgError(
+                f"pattern {p.name!r} has {len(p.steps)} steps but gets {share} head(s);"
+                f" use at least {len(p.steps) * len(patterns)} heads or steps='sequential'"
+            )
+        heads += [Head(p, i % len(p.steps)) for i in range(share)]
+    return tuple(heads)
+
+
+def explicit_heads(heads: Sequence[object], *, sequential: bool = False) -> tuple[Head, ...]:
+    """Heads given one by one: ``(pattern, step)`` pairs (0-based steps), or, in sequential
+    mode, patterns.
+
+    >>> [h.label for h in explicit_heads([("rtl", 0), ("window", 0)])]
+    ['rtl/1', 'window/1']
+    """
+    if isinstance(heads, (str, Pattern)) or not heads:
+        raise YlgError("heads must be a non-empty list")
+    out = []
+    for item in heads:
+        if sequential:
+            if isinstance(item, tuple):
+                raise YlgError(
+                    f"with steps='sequential' each head runs every step of its pattern;"
+                    f" give patterns, not (pattern, step) pairs like {item!r}"
+                )
+            out.append(Head(load_pattern(item), None))  # type: ignore[arg-type]
+            continue
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise YlgError(f"each head is a (pattern, step) pair, got {item!r}")
+        spec, step = item
+        p = load_pattern(spec)
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(p.steps):
+            raise YlgError(
+                f"head {item!r}: step must be 0..{len(p.steps) - 1} (0-based) for {p.name!r}"
+            )
+        out.append(Head(p, step))
+    return tuple(out)
