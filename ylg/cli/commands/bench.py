@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import click
-import torch
 
-from ylg.attention.bench import METHODS, Case, run_case, table
 from ylg.cli.options import GRID
 from ylg.errors import YlgError
 from ylg.patterns import Grid
@@ -33,9 +31,8 @@ def bench() -> None:
 @click.option("--backward", is_flag=True, help="Also time forward+backward.")
 @click.option(
     "--methods",
-    default=",".join(m for m in METHODS if m != "flex"),
-    show_default=True,
-    help=f"Comma-separated, from: {', '.join(METHODS)}.",
+    default=None,
+    help="Comma-separated, from: sdpa, sdpa+mask, dense, grouped, flex (default: all but flex).",
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
@@ -48,7 +45,7 @@ def attention(
     head_dim: int,
     batch: int,
     backward: bool,
-    methods: str,
+    methods: str | None,
     threads: int | None,
     repeats: int,
     no_verify: bool,
@@ -62,6 +59,12 @@ def attention(
     Example:
       ylg bench attention --grid 64x64 --heads 8 --head-dim 8 --backward
     """
+    import torch  # here, not at import: every ylg command would pay for torch otherwise
+
+    from ylg.attention.bench import METHODS, Case, run_case, table
+
+    if methods is None:
+        methods = ",".join(m for m in METHODS if m != "flex")
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = [m for m in chosen if m not in METHODS]
     if unknown or not chosen:
