@@ -50,8 +50,53 @@ def _register() -> None:
 _register()
 
 
+def repeated_option(argv: list[str]) -> str | None:
+    """The message for a single-valued option given more than once, else ``None``.
+
+    click keeps the last of ``--order esa --order rowmajor`` silently; ylg refuses it,
+    for every command, before anything runs.
+
+    >>> repeated_option(["verify", "ltr", "--grid", "4x4", "--order", "esa", "--order", "snake"])
+    "option '--order' given 2 times; give it once (see 'ylg verify --help')"
+    >>> repeated_option(["verify", "ltr", "--grid", "4x4"]) is None
+    True
+    """
+    ctx = click.Context(cli, info_name="ylg", resilient_parsing=True)
+    command: click.Command = cli
+    args = list(argv)
+    while isinstance(command, click.Group):
+        if not args or args[0].startswith("-"):
+            return None
+        sub = command.get_command(ctx, args[0])
+        if sub is None:
+            return None
+        command = sub
+        ctx = click.Context(command, info_name=args.pop(0), parent=ctx, resilient_parsing=True)
+    try:
+        _, _, order = command.make_parser(ctx).parse_args(args=args)
+    except click.ClickException:
+        return None  # click reports it when the command runs
+    counts: dict[click.Option, int] = {}
+    for param in order:
+        if not isinstance(param, click.Option) or param.multiple or param.count:
+            continue
+        if param.is_flag and not param.secondary_opts:
+            continue  # --json --json says the same thing twice
+        counts[param] = counts.get(param, 0) + 1
+    for param, times in counts.items():
+        if times > 1:
+            names = "/".join([*param.opts, *param.secondary_opts])
+            hint = f"(see '{ctx.command_path} --help')"
+            return f"option '{names}' given {times} times; give it once {hint}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; exit 2 with one line on stderr for bad input."""
+    repeated = repeated_option(sys.argv[1:] if argv is None else list(argv))
+    if repeated is not None:
+        click.echo(f"Error: {repeated}", err=True)
+        sys.exit(2)
     try:
         code = cli.main(args=argv, prog_name="ylg", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -71,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except YlgError as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except MemoryError:
+        click.echo("Error: out of memory; use a smaller grid, batch or model", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -70,7 +70,13 @@ class MaxFlow:
 
 
 def _token_set(values: Iterable[int], grid: Grid, what: str) -> list[int]:
-    out = sorted({int(v) for v in values})
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise YlgError(f"{what} tokens must be a list of positions, not {type(values).__name__}")
+    items = list(values)
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise YlgError(f"{what} tokens must be integer positions, got {v!r}")
+    out = sorted({int(v) for v in items})
     if not out:
         raise YlgError(f"no {what} tokens given")
     for v in out:

@@ -44,6 +44,9 @@ EXACT_BUDGET = 2 * 10**8
 EXACT_LIMIT = 100 * EXACT_BUDGET
 DEFAULT_SAMPLES = 200
 DEFAULT_SEED = 0
+#: Largest sampling seed (numpy's generators take any non-negative integer; this keeps
+#: seeds to what a JSON reader and every other ylg command accept).
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,14 @@ def k_flow(
         raise YlgError(f"k must be a positive integer, got {k!r}")
     if k > min(masks.nk, masks.nq):
         raise YlgError(f"k = {k} is more than the {min(masks.nk, masks.nq)} tokens of a layer")
-    if samples < 1:
-        raise YlgError(f"the number of samples must be positive, got {samples}")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise YlgError(f"the number of samples must be a positive integer, got {samples!r}")
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, (int, np.integer))
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise YlgError(f"the seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
     start = time.perf_counter()
     grids = layer_grids(masks)
     sampled: dict[str, Any] = {}

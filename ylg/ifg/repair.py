@@ -182,7 +182,8 @@ def _extend(
         nonsquare=masks.nonsquare,
         stride=pattern.stride if own_stride == masks.stride else masks.stride,
         notes=f"Made by ylg repair from {pattern.name!r}: clauses or-ed onto step {step + 1}.",
-        meta={"repaired_from": pattern.name, "repaired_step": step + 1},
+        # The input's own [meta] is kept; what the repair adds is recorded beside it.
+        meta={**pattern.meta, "repaired_from": pattern.name, "repaired_step": step + 1},
     )
 
 

@@ -54,6 +54,9 @@ STEP_VARIABLES: dict[str, str] = {
 STRIDE_VARIABLES: dict[str, str] = {k: STEP_VARIABLES[k] for k in ("n", "nq", "h", "w", "hq", "wq")}
 
 MAX_SOURCE_LENGTH = 2000
+#: Deepest nesting of operators an expression may have (``not not ... k == q`` included):
+#: far more than any pattern needs, and few enough that evaluation never recurses deeply.
+MAX_DEPTH = 100
 MAX_LITERAL = 2**31
 MAX_INTERMEDIATE = 2**62
 
@@ -133,13 +136,21 @@ class Expr:
         """Evaluate on numpy arrays (``backend="numpy"``) or torch tensors (``"torch"``).
 
         Variables may be Python ints or arrays/tensors that broadcast together.
-        With numpy, a division or modulo by zero raises :class:`PatternError`.
+        ``and`` and ``or`` short-circuit as in Python, pair by pair: the right operand
+        matters only for the (query, key) pairs the left one does not decide, so a
+        division by zero there is no error. With numpy, a division or modulo by zero
+        in a pair that is evaluated raises :class:`PatternError`.
 
         >>> parse_expr("k % s == s - 1", STEP_VARIABLES).evaluate({"k": 5, "s": 3})
         True
+        >>> e = parse_expr("k > 0 and q // k >= 1 or k == q", STEP_VARIABLES)
+        >>> e.evaluate({"q": np.arange(3)[:, None], "k": np.arange(3)[None, :]}).astype(int)
+        array([[1, 0, 0],
+               [0, 1, 0],
+               [0, 1, 1]])
         """
         ops = _NUMPY if backend == "numpy" else _TORCH
-        return _eval(self.root, env, ops, self.source)
+        return _eval(self.root, env, ops, self.source, None)
 
 
 # -- parsing ---------------------------------------------------------------------
@@ -185,16 +196,36 @@ def parse_expr(
     except (ValueError, RecursionError, MemoryError, OverflowError):
         raise PatternError(f"cannot parse expression: {text!r}") from None
     used: set[str] = set()
+    too_deep = PatternError(f"expression nested more than {MAX_DEPTH} levels deep: {text[:40]}...")
     try:
+        if _depth(tree.body) > MAX_DEPTH:
+            raise too_deep
         root = _check(tree.body, variables, functions, used, text)
     except RecursionError:
-        raise PatternError(f"expression nested too deeply: {text[:40]}...") from None
+        raise too_deep from None
     if want is not None and root.type != want:
         raise PatternError(
             f"expression must be {'boolean (a comparison)' if want == BOOL else 'an integer'},"
             f" got {'an integer' if root.type == INT else 'a boolean'}: {text}"
         )
     return Expr(text, root, frozenset(used))
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of a syntax tree, found without recursion (so any depth is safe)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend(
+            (child, depth + 1)
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.expr)
+        )
+    return deepest
 
 
 def _column(node: ast.AST, text: str) -> int:
@@ -421,24 +452,91 @@ def _is_scalar(x: Any) -> bool:
     return isinstance(x, (int, bool, np.integer, np.bool_))
 
 
-def _eval(node: Node, env: Mapping[str, Any], ops: _Ops, text: str) -> Any:
+def _divides(node: Node) -> bool:
+    """Whether evaluating ``node`` may divide by a value that is not a non-zero constant."""
+    if node.op in ("//", "%"):
+        divisor = node.args[1]
+        if not (divisor.op == "const" and divisor.args[0] != 0):
+            return True
+    return any(isinstance(a, Node) and _divides(a) for a in node.args)
+
+
+def _is_false(x: Any) -> bool:
+    return _is_scalar(x) and not x
+
+
+def _is_true(x: Any) -> bool:
+    return _is_scalar(x) and bool(x)
+
+
+def _none_alive(live: Any) -> bool:
+    return live is not None and not _is_scalar(live) and not bool(np.any(live))
+
+
+def _short_circuit(node: Node, env: Mapping[str, Any], ops: _Ops, text: str, live: Any) -> Any:
+    """``and`` / ``or`` with Python's short-circuit, pair by pair.
+
+    ``live`` marks the pairs whose value matters (``None``: all of them). An operand
+    is evaluated for the pairs the operands before it leave undecided; where it
+    could divide by zero, those pairs are passed on so that only they are checked.
+    """
+    is_and = node.op == "and"
+    out = _eval(node.args[0], env, ops, text, live)
+    for arg in node.args[1:]:
+        if _is_false(out) if is_and else _is_true(out):
+            return out  # decided for every pair, as Python's scalar short-circuit
+        if _is_scalar(out):  # True for 'and', False for 'or': the result is the next operand
+            out = _eval(arg, env, ops, text, live)
+            continue
+        sub = live
+        if ops.name == "numpy" and _divides(arg):
+            undecided = out if is_and else ops.logical_not(out)
+            sub = undecided if live is None else (live & undecided)
+            if _none_alive(sub):
+                return out
+        value = _eval(arg, env, ops, text, sub)
+        out = (out & value) if is_and else (out | value)
+    return out
+
+
+def _divide(op: str, a: Any, d: Any, ops: _Ops, text: str, col: int, live: Any) -> Any:
+    """``a // d`` or ``a % d``; a zero divisor is an error only in a pair that matters."""
+    what = "division" if op == "//" else "modulo"
+    error = PatternError(f"{what} by zero at column {col}: {text}")
+    if _is_scalar(d):
+        if d == 0:
+            if live is None or (_is_scalar(live) and live) or np.any(live):
+                raise error
+            return a * 0  # no pair needs this value
+        return a // d if op == "//" else a % d
+    if ops.name == "numpy":
+        zero = d == 0
+        if zero.any():
+            hit = zero if live is None else (zero & live)
+            if np.any(hit):
+                raise error
+            d = np.where(zero, 1, d)
+    else:
+        import torch
+
+        # Pairs with a zero divisor are never used (the numpy masks check that), so any
+        # divisor serves; no branch on data, so FlexAttention can still trace it.
+        d = torch.where(d == 0, torch.ones_like(d), d)
+    return a // d if op == "//" else a % d
+
+
+def _eval(node: Node, env: Mapping[str, Any], ops: _Ops, text: str, live: Any) -> Any:
     op = node.op
     if op == "const":
         return node.args[0]
     if op == "var":
         return env[node.args[0]]
-    args = [_eval(a, env, ops, text) for a in node.args]
+    if op in ("and", "or"):
+        return _short_circuit(node, env, ops, text, live)
+    args = [_eval(a, env, ops, text, live) for a in node.args]
     scalar = all(_is_scalar(a) for a in args)
     if op in ("//", "%"):
-        divisor = args[1]
-        if _is_scalar(divisor):
-            zero = divisor == 0
-        else:
-            zero = ops.any_zero(divisor) if ops.any_zero is not None else False
-        if zero:
-            what = "division" if op == "//" else "modulo"
-            raise PatternError(f"{what} by zero at column {node.col}: {text}")
-        return args[0] // divisor if op == "//" else args[0] % divisor
+        return _divide(op, args[0], args[1], ops, text, node.col, live)
     if op == "+":
         return args[0] + args[1]
     if op == "-":
@@ -463,20 +561,6 @@ def _eval(node: Node, env: Mapping[str, Any], ops: _Ops, text: str) -> Any:
         return out
     if op == "not":
         return (not args[0]) if scalar else ops.logical_not(args[0])
-    if op == "and":
-        if scalar:
-            return all(args)
-        out = args[0]
-        for a in args[1:]:
-            out = out & a
-        return out
-    if op == "or":
-        if scalar:
-            return any(args)
-        out = args[0]
-        for a in args[1:]:
-            out = out | a
-        return out
     a, b = args
     if op == "<":
         return a < b

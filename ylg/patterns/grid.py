@@ -17,7 +17,8 @@ import numpy as np
 
 from ylg.errors import PatternError
 
-_GRID_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+_GRID_RE = re.compile(r"^\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*$")
+_NUMBER_RE = re.compile(r"^[0-9]{1,12}$")
 MAX_SIDE = 1 << 15
 
 
@@ -45,6 +46,10 @@ class Grid:
 
         >>> Grid.parse("16x16")
         Grid(height=16, width=16)
+        >>> Grid.parse((3.5, 3))
+        Traceback (most recent call last):
+        ...
+        ylg.errors.PatternError: grid sides must be integers, got 3.5 in (3.5, 3)
         >>> Grid.parse("16x")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -52,9 +57,19 @@ class Grid:
         """
         if isinstance(text, Grid):
             return text
-        if isinstance(text, tuple) and len(text) == 2:
+        if isinstance(text, (tuple, list)):
+            if len(text) != 2:
+                raise PatternError(f"a grid is (height, width), not {text!r}")
+            for side in text:
+                if isinstance(side, bool) or not isinstance(side, (int, np.integer)):
+                    raise PatternError(f"grid sides must be integers, got {side!r} in {text!r}")
             return cls(int(text[0]), int(text[1]))
-        match = _GRID_RE.match(str(text))
+        if not isinstance(text, str):
+            raise PatternError(
+                f"a grid is written HxW (like 16x16) or given as (height, width),"
+                f" not {type(text).__name__}"
+            )
+        match = _GRID_RE.match(text)
         if not match:
             raise PatternError(
                 f"grid must be written HxW with positive integers, like 16x16, not {text!r}"
@@ -92,24 +107,34 @@ class Grid:
     def parse_cells(self, text: str) -> list[int]:
         """Read cells written ``"i,j;i,j"`` (or plain positions ``"5;7"``) as positions.
 
+        Each number is plain ASCII digits; spaces may surround numbers but never split
+        one, so ``"1 2"`` is an error rather than cell 12.
+
         >>> Grid(3, 3).parse_cells("0,0; 2,1;4")
         [0, 7, 4]
+        >>> Grid(3, 3).parse_cells("1 2")
+        Traceback (most recent call last):
+        ...
+        ylg.errors.PatternError: cannot read cell '1 2': write i,j or a position, like 2,1 or 7
         """
+        if not isinstance(text, str):
+            raise PatternError(f"cells must be text like '0,0;2,1', not {type(text).__name__}")
         out = []
-        for part in str(text).replace(" ", "").split(";"):
+        for raw in text.split(";"):
+            part = raw.strip()
             if not part:
                 continue
-            try:
-                pieces = [int(x) for x in part.split(",")]
-            except ValueError:
-                raise PatternError(f"cannot read cell {part!r}: write i,j or a position") from None
-            if len(pieces) == 2:
-                out.append(self.position(*pieces))
-            elif len(pieces) == 1:
-                self.cell(pieces[0])
-                out.append(pieces[0])
+            pieces = [piece.strip() for piece in part.split(",")]
+            if len(pieces) not in (1, 2) or not all(_NUMBER_RE.match(p) for p in pieces):
+                raise PatternError(
+                    f"cannot read cell {part!r}: write i,j or a position, like 2,1 or 7"
+                )
+            numbers = [int(p) for p in pieces]
+            if len(numbers) == 2:
+                out.append(self.position(*numbers))
             else:
-                raise PatternError(f"cannot read cell {part!r}: write i,j or a position")
+                self.cell(numbers[0])
+                out.append(numbers[0])
         if not out:
             raise PatternError(f"no cells given in {text!r}")
         return out

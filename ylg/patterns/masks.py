@@ -25,11 +25,11 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ylg.errors import PatternError
 from ylg.fileio import write_atomic
@@ -38,18 +38,99 @@ from ylg.patterns.expr import Expr
 from ylg.patterns.grid import Grid
 from ylg.patterns.pattern import NONSQUARE_RULES, Pattern
 
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
 #: Elements per evaluated block (query rows x keys). Small blocks keep the temporaries
 #: in cache and reuse freed memory instead of page-faulting fresh allocations (the best
 #: of 2**14..2**21 measured on the 128x128 LTR mask).
 BLOCK_ELEMENTS = 1 << 17
 
 
+#: Bytes a layout's lookup tables take per grid cell at their peak (enumeration, ranks,
+#: rows, columns and their narrowed copies), measured on 512x512 and rounded up.
+LAYOUT_BYTES_PER_CELL = 96
+
+
 def default_max_dense_bytes() -> int:
-    """Half of this machine's physical memory: the largest dense mask set ylg builds."""
+    """The most memory ylg lets one big array (or a layout's tables) take here: half the
+    physical memory, or less where a process limit (``ulimit -v``, ``ulimit -d``) or a
+    cgroup leaves less free.
+
+    >>> default_max_dense_bytes() > 0
+    True
+    """
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 << 30
+        limit = 8 << 30
+    free = _free_under_limits()
+    return max(1, min(limit, free)) if free is not None else limit
+
+
+def _free_under_limits() -> int | None:
+    """Bytes this process may still allocate under its rlimits and cgroup, if known."""
+    frees = []
+    try:
+        import resource
+
+        used = _self_status_bytes("VmSize")
+        for which in (resource.RLIMIT_AS, getattr(resource, "RLIMIT_DATA", None)):
+            if which is None:
+                continue
+            soft, _ = resource.getrlimit(which)
+            if soft != resource.RLIM_INFINITY and soft > 0:
+                frees.append(soft - (used or 0))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+            usage_path = path.replace("memory.max", "memory.current").replace(
+                "limit_in_bytes", "usage_in_bytes"
+            )
+            with open(usage_path) as fh:
+                usage = int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        if text.isdigit() and int(text) < 1 << 60:
+            frees.append(int(text) - usage)
+        break
+    return min(frees) if frees else None
+
+
+def _self_status_bytes(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def layout_bytes(grid: Grid, query_grid: Grid | None = None) -> int:
+    """Estimated peak memory of a layout's lookup tables (before any mask is built).
+
+    >>> layout_bytes(Grid(32768, 32768)) > 64 << 30
+    True
+    """
+    cells = grid.size + (query_grid.size if query_grid is not None else 0)
+    return LAYOUT_BYTES_PER_CELL * cells
+
+
+def check_layout_memory(grid: Grid, query_grid: Grid | None = None) -> None:
+    """Refuse, before allocating, a layout whose tables would not fit in memory here."""
+    need = layout_bytes(grid, query_grid)
+    limit = default_max_dense_bytes()
+    if need > limit:
+        layout = f"{grid}" if query_grid is None else f"{grid} keys / {query_grid} queries"
+        raise PatternError(
+            f"the {layout} layout needs about {_human(need)} of memory for its tables,"
+            f" more than the {_human(limit)} available here; use a smaller grid"
+        )
 
 
 class Masks:
@@ -83,13 +164,14 @@ class Masks:
                 f"unknown nonsquare rule {self.nonsquare!r} (known: {', '.join(NONSQUARE_RULES)})"
             )
         self.exprs: tuple[Expr, ...] = pattern.step_exprs
+        check_layout_memory(grid, None if self.query_grid == grid else self.query_grid)
         h, w = grid.height, grid.width
         hq, wq = self.query_grid.height, self.query_grid.width
         sizes = {"n": h * w, "nq": hq * wq, "h": h, "w": w, "hq": hq, "wq": wq}
         if stride is None:
             stride = pattern.stride_expr.evaluate(sizes)
-        if isinstance(stride, bool) or int(stride) < 1:
-            raise PatternError(f"the stride must be a positive integer, got {stride}")
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+            raise PatternError(f"the stride must be a positive integer, got {stride!r}")
         self.stride = int(stride)
         self.scalars: dict[str, int] = {**sizes, "s": self.stride}
 
@@ -271,6 +353,8 @@ class Masks:
     def csr(self, step: int) -> sp.csr_array:
         """One step (0-based) as a scipy CSR boolean array ``[nq, nk]``, built block by block
         so that large grids never hold the dense mask."""
+        import scipy.sparse as sp
+
         self._check_step(step)
         indptr = [np.zeros(1, dtype=np.int64)]
         indices = []
@@ -414,13 +498,20 @@ def load_npz(path: "str | os.PathLike[str]") -> tuple[np.ndarray, dict[str, Any]
         with np.load(path, allow_pickle=False) as data:
             masks = data["masks"]
             meta = json.loads(str(data["meta"]))
-    except (OSError, KeyError, ValueError) as exc:
-        raise PatternError(f"{path}: not a ylg mask file ({exc})") from None
+    except (OSError, KeyError, ValueError, EOFError, MemoryError, zipfile.BadZipFile) as exc:
+        raise PatternError(f"{path}: not a ylg mask file ({_one_line(exc)})") from None
+    if not isinstance(meta, dict):
+        raise PatternError(f"{path}: not a ylg mask file (its meta is not a JSON object)")
     if masks.dtype != bool or masks.ndim != 3:
         raise PatternError(f"{path}: 'masks' must be a bool array [steps, nq, nk]")
     if masks_sha256(masks) != meta.get("sha256"):
         raise PatternError(f"{path}: sha256 of the masks does not match the one recorded")
     return masks, meta
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _human(nbytes: int) -> str:

@@ -17,7 +17,6 @@ the grid cells, the stride rule and the rule for non-square query/key grids.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -93,6 +92,8 @@ class Pattern:
             raise PatternError(
                 f"pattern {self.name!r}: unknown order {self.order!r} (known: {', '.join(ORDERS)})"
             )
+        if not isinstance(self.meta, Mapping) or not all(isinstance(k, str) for k in self.meta):
+            raise PatternError(f"pattern {self.name!r}: meta must be a table with string keys")
         if self.nonsquare not in NONSQUARE_RULES:
             raise PatternError(
                 f"pattern {self.name!r}: unknown nonsquare rule {self.nonsquare!r}"
@@ -202,37 +203,44 @@ class Pattern:
         return cls.from_dict(data, origin)
 
     def to_toml(self) -> str:
-        """Write the pattern as a file every ylg command accepts.
+        """Write the pattern as a file every ylg command accepts (with tomli-w, so that
+        everything TOML holds comes back as it was: nested tables, arrays of tables,
+        dates and times, any Unicode text).
 
-        >>> p = Pattern("a", "one step", ("k <= q",))
+        >>> import datetime
+        >>> p = Pattern("a", "one step", ("k <= q",), meta={"made": datetime.date(2020, 3, 1)})
         >>> Pattern.from_toml(p.to_toml()) == p
         True
-        """
-        lines = [
-            f"name = {json.dumps(self.name)}",
-            f"description = {json.dumps(self.description)}",
-            "steps = [",
-            *(f"    {json.dumps(s)}," for s in self.steps),
-            "]",
-            f"order = {json.dumps(self.order)}",
-            f"stride = {self.stride if isinstance(self.stride, int) else json.dumps(self.stride)}",
-            f"nonsquare = {json.dumps(self.nonsquare)}",
+        >>> print(Pattern("b", "", ("k == q",)).to_toml())
+        name = "b"
+        description = ""
+        steps = [
+            "k == q",
         ]
+        order = "rowmajor"
+        stride = "isqrt(n)"
+        nonsquare = "repeat"
+        <BLANKLINE>
+        """
+        import tomli_w
+
+        data: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "steps": list(self.steps),
+            "order": self.order,
+            "stride": self.stride,
+            "nonsquare": self.nonsquare,
+        }
         if self.notes:
-            lines.append(f"notes = {json.dumps(self.notes)}")
+            data["notes"] = self.notes
         if self.meta:
-            lines.append("")
-            lines.append("[meta]")
-            for key, value in self.meta.items():
-                lines.append(f"{json.dumps(str(key))} = {_toml_value(value)}")
-        return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))
+            data["meta"] = dict(self.meta)
+        try:
+            text = tomli_w.dumps(data, multiline_strings=False)
+            text.encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise PatternError(
+                f"pattern {self.name!r} cannot be written as TOML: {' '.join(str(exc).split())}"
+            ) from None
+        return text

@@ -8,7 +8,6 @@ import click
 from tqdm import tqdm
 
 from ylg.cli.options import GRID, PATTERN
-from ylg.ifg.metrics import format_table, metrics
 from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Pattern
 
 
@@ -48,6 +47,8 @@ def compare(
       ylg compare ltr --grid 32x32 --order rowmajor --order esa --order hilbert --order zorder
       ylg compare fixed ltr strided strided-fi --grid 16x16 --markdown
     """
+    from ylg.ifg.metrics import format_table, metrics
+
     jobs = [(p, o) for p in patterns for o in (orders or (None,))]
     results = [
         metrics(p.on(grid, query_grid=query_grid, order=o, nonsquare=nonsquare, stride=stride))

@@ -17,6 +17,7 @@ import click
 
 from ylg.cli.options import GRID, PATTERN, build_masks, layout_options
 from ylg.errors import YlgError
+from ylg.fileio import safe_stem
 from ylg.patterns import ORDERS, Grid, Masks, Pattern
 
 if TYPE_CHECKING:
@@ -30,8 +31,11 @@ def figure_name(masks: Masks, kind: str) -> str:
     >>> from ylg.patterns import load_pattern
     >>> figure_name(load_pattern("rtl").on("16x16", query_grid="32x32"), "mask")
     'rtl-16x16-q32x32-repeat-esa-mask.png'
+
+    The pattern's name is made safe (:func:`ylg.fileio.safe_stem`), so the default
+    file is always in the current folder.
     """
-    name = f"{masks.pattern.name}-{masks.grid}"
+    name = f"{safe_stem(masks.pattern.name)}-{masks.grid}"
     if not masks.square:
         name += f"-q{masks.query_grid}-{masks.nonsquare}"
     return f"{name}-{masks.order}-{kind}.png"
@@ -189,7 +193,7 @@ def order(
     chosen = list(orders) or ["rowmajor", "esa"]
     if not orders and pattern is not None and pattern.order not in chosen:
         chosen.append(pattern.order)
-    stem = pattern.name if pattern is not None else "orders"
+    stem = safe_stem(pattern.name) if pattern is not None else "orders"
     fig = draw_orders(grid, chosen)
     write_figure(fig, output, f"{stem}-{grid}-{'-'.join(chosen)}-order.png")
 

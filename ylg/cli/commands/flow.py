@@ -7,8 +7,6 @@ import json
 import click
 
 from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.ifg.flow import max_flow
-from ylg.ifg.report import max_flow_lines
 from ylg.patterns import Grid, Pattern
 
 
@@ -48,6 +46,9 @@ def flow(
     Example:
       ylg flow star --grid 4x4 --from "0,1;0,2" --to "3,0;3,3"
     """
+    from ylg.ifg.flow import max_flow
+    from ylg.ifg.report import max_flow_lines
+
     masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
     result = max_flow(masks, masks.grid.parse_cells(sources), masks.query_grid.parse_cells(sinks))
     if as_json:

@@ -10,8 +10,6 @@ import click
 from ylg.cli.options import PATTERN, build_masks, layout_options
 from ylg.errors import YlgError
 from ylg.fileio import write_atomic
-from ylg.ifg.repair import check_grids, repair, with_report
-from ylg.ifg.report import repair_lines
 from ylg.patterns import Grid, Pattern
 
 DEFAULT_CHECKS = "4x4,8x8,16x16,32x32,64x64"
@@ -73,6 +71,9 @@ def repair_command(
     Example:
       ylg repair strided --grid 16x16 -o strided-fi.toml
     """
+    from ylg.ifg.repair import check_grids, repair, with_report
+    from ylg.ifg.report import repair_lines
+
     checks = _grids(check)
     masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
     result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)

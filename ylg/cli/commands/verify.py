@@ -7,10 +7,13 @@ import json
 import click
 
 from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.ifg import full_information
-from ylg.ifg.kflow import DEFAULT_SAMPLES, DEFAULT_SEED, k_flow
-from ylg.ifg.report import full_information_lines, k_flow_lines
 from ylg.patterns import Grid, Pattern
+
+# The same as ylg.ifg.kflow's (a test checks): importing it here would load scipy and
+# networkx whenever any ylg command starts.
+DEFAULT_SAMPLES = 200
+DEFAULT_SEED = 0
+MAX_SEED = 2**63 - 1
 
 
 @click.command("verify")
@@ -37,7 +40,13 @@ from ylg.patterns import Grid, Pattern
     show_default=True,
     help="Random pairs of k-sets the sampled check tries.",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Sampling seed.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Sampling seed, 0 to 2^63-1.",
+)
 @click.option(
     "--examples",
     type=click.IntRange(min=0),
@@ -73,6 +82,10 @@ def verify(
       ylg verify fixed --grid 3x3 --order rowmajor
       ylg verify star --grid 8x8 --flow 2 --json
     """
+    from ylg.ifg import full_information
+    from ylg.ifg.kflow import k_flow
+    from ylg.ifg.report import full_information_lines, k_flow_lines
+
     masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
     if k == 1:
         result = full_information(masks, examples=examples, progress=True)
