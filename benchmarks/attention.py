@@ -42,7 +42,7 @@ def methods(case: Case) -> tuple[str, ...]:
     return base + ("flex",) if case.masks().nq <= FLEX_UP_TO else base
 
 
-#: The research prototype of the issue (LTR step pair, hand-written), 1 thread, 16384
+#: A hand-written PyTorch prototype of the LTR step pair, timed once, 1 thread, 16384
 #: tokens, 8 heads, head dim 8, batch 1: forward and forward+backward ms.
 PROTOTYPE_MS = (357.0, 850.0)
 
@@ -77,7 +77,8 @@ def summary(rows: list[Row]) -> list[str]:
         if d == 8:
             lines.append(
                 f"- 128x128, head dim 8: grouped {mine.forward_ms:.0f} ms forward,"
-                f" {mine.backward_ms:.0f} ms forward+backward; the issue's prototype (1 thread):"
+                f" {mine.backward_ms:.0f} ms forward+backward; a hand-written PyTorch"
+                " prototype of the LTR step pair (1 thread):"
                 f" {PROTOTYPE_MS[0]:.0f} and {PROTOTYPE_MS[1]:.0f} ms."
             )
         lines.append(
@@ -104,6 +105,8 @@ def main() -> None:
     if args.quick:
         return
     md = [
+        "## Sparse attention (`benchmarks/attention.py`)",
+        "",
         "Sparse attention of the published YLG heads (RTL1, RTL2, RTL1, RTL2, LTR1, LTR2, LTR1,"
         " LTR2; ESA order), 8 heads, batch 1, float32, against PyTorch's"
         " `scaled_dot_product_attention` without a mask (`sdpa`) and with the pattern's"

@@ -20,21 +20,26 @@ from ylg.errors import PatternError
 from ylg.patterns.pattern import Pattern
 
 _PACKAGE = __name__
+#: Largest pattern file read (a pattern is a few lines; this stops a wrong path early).
+MAX_PATTERN_FILE = 1 << 20
 
 
 @lru_cache(maxsize=1)
 def library() -> dict[str, Pattern]:
-    """Every shipped pattern by name.
+    """Every shipped pattern by name, in the order of the names (``fixed`` before
+    ``fixed-fi``).
 
     >>> library()["axial"].steps
     ('qi == ki', 'qj == kj')
+    >>> [name for name in library() if name.startswith("fixed")]
+    ['fixed', 'fixed-fi']
     """
     out: dict[str, Pattern] = {}
     for entry in sorted(resources.files(_PACKAGE).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             pattern = Pattern.from_toml(entry.read_text(encoding="utf-8"), origin=entry.name)
             out[pattern.name] = pattern
-    return out
+    return dict(sorted(out.items()))
 
 
 def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
@@ -52,15 +57,31 @@ def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
     """
     if isinstance(name_or_path, Pattern):
         return name_or_path
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise PatternError(
+            f"a pattern is a library name, a file or a Pattern, not {type(name_or_path).__name__}"
+        )
     text = os.fspath(name_or_path)
+    if not isinstance(text, str):
+        raise PatternError(f"a pattern file name must be text, not {type(text).__name__}")
+    if "\x00" in text:
+        raise PatternError(f"a pattern name or file cannot hold a NUL character: {text!r}")
     path = Path(text)
     if text.endswith(".toml") or (path.suffix == "" and path.is_file()):
         try:
-            source = path.read_text(encoding="utf-8")
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_PATTERN_FILE + 1)
+            if len(raw) > MAX_PATTERN_FILE:
+                raise PatternError(
+                    f"pattern file {text} is larger than {MAX_PATTERN_FILE // 1024} KiB;"
+                    " a pattern is a few lines of TOML"
+                )
+            source = raw.decode("utf-8")
         except FileNotFoundError:
             raise PatternError(f"no pattern file {text}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise PatternError(f"cannot read pattern file {text}: {exc}") from None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise PatternError(f"cannot read pattern file {text}: {reason}") from None
         return Pattern.from_toml(source, origin=text)
     patterns = library()
     if text not in patterns:
