@@ -5,8 +5,6 @@ Every shape is static (no data-dependent indexing), so the same code runs on XLA
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import torch
 from torch import Tensor
@@ -17,9 +15,8 @@ from ylg.attention.masksets import StepMask
 PAPER_MASK_PENALTY = -1000.0
 
 
-@lru_cache(maxsize=4)
 def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
-    """The heads' masks as one bool tensor ``[heads, nq, nk]`` on ``device`` (cached)."""
+    """The heads' masks as one bool tensor ``[heads, nq, nk]`` on ``device``."""
     del dtype  # a bool mask serves every dtype
     unique = list(dict.fromkeys(steps))
     if len(unique) == 1:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -120,9 +119,8 @@ def _bias(allowed: list[np.ndarray], device: torch.device, dtype: torch.dtype) -
     return torch.from_numpy(bias).to(device=device, dtype=dtype)
 
 
-@lru_cache(maxsize=64)
 def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> Layout:
-    """The grouped layout of a head list for tensors of a device and dtype (cached).
+    """The grouped layout of a head list for tensors of a device and dtype.
 
     Every piece of every head's plan is an item; items of equal shape form a batch
     (its ``heads`` are items: one head's piece each).
@@ -205,12 +203,20 @@ class _Tiles:
         return bias[list(u)]
 
     def weights(
-        self, qt: Tensor, kc: Tensor, kg: Tensor, tile: Tile, shift: Tensor | None
+        self,
+        qt: Tensor,
+        kc: Tensor,
+        kg: Tensor,
+        tile: Tile,
+        shift: Tensor | None,
+        finite: bool = True,
     ) -> tuple[list[Tensor], Tensor]:
         """One tile's weights ``2**(logits - shift)`` from its queries ``qt [b, heads, R,
         d]`` (scaled to base-2 logits): ``[b, heads, R, C]`` for the columns and
         ``[b, heads, chunks, g, W]`` for the groups. Without ``shift``, the rows'
-        maxima are used and returned."""
+        maxima are used and returned. ``finite=False`` (some key is not finite): masked
+        logits are set to ``-inf`` rather than offset, so that a NaN or infinite key
+        reaches only the queries that attend it."""
         bt = self.bt
         h0, h1, c0, c1 = tile
         b, nh, rows, d = qt.shape
@@ -218,13 +224,19 @@ class _Tiles:
         if bt.num_columns:
             lc = torch.matmul(qt, kc[:, h0:h1].transpose(-1, -2))
             if bt.column_bias is not None:
-                lc.add_(self._bias(bt.column_bias, h0, h1)[:, c0 * bt.group : c1 * bt.group])
+                bias = self._bias(bt.column_bias, h0, h1)[:, c0 * bt.group : c1 * bt.group]
+                lc.add_(bias)
+                if not finite:
+                    lc.masked_fill_(bias.isneginf(), float("-inf"))
             parts.append(lc)
         if bt.width:
             qg = qt.reshape(b, nh, c1 - c0, bt.group, d)
             lg = torch.matmul(qg, kg[:, h0:h1, c0:c1].transpose(-1, -2))
             if bt.bias is not None:
-                lg.add_(self._bias(bt.bias, h0, h1)[:, c0:c1])
+                bias = self._bias(bt.bias, h0, h1)[:, c0:c1]
+                lg.add_(bias)
+                if not finite:
+                    lg.masked_fill_(bias.isneginf(), float("-inf"))
             parts.append(lg)
         if shift is None:
             peaks = [p.reshape(b, nh, rows, -1).amax(-1) for p in parts]
@@ -249,7 +261,14 @@ def _rows(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     return t.reshape(*shape, t.shape[-1])
 
 
-def _forward(bt: Batch, views: tuple[Tensor, ...], out: Tensor, lse: Tensor, factor: float) -> None:
+def _forward(
+    bt: Batch,
+    views: tuple[Tensor, ...],
+    out: Tensor,
+    lse: Tensor,
+    factor: float,
+    finite: bool = True,
+) -> None:
     """One batch's outputs ``out [b, heads, rows, dv]`` and base-2 log-sum-exps ``lse``."""
     q, kc, vc, kg, vg = views
     tiles = _Tiles(bt, q.shape[0])
@@ -257,7 +276,7 @@ def _forward(bt: Batch, views: tuple[Tensor, ...], out: Tensor, lse: Tensor, fac
     for tile in tiles.ranges:
         h0, h1, c0, c1 = tile
         qt = q[:, h0:h1, c0 * g : c1 * g] * factor
-        parts, peak = tiles.weights(qt, kc, kg, tile, None)
+        parts, peak = tiles.weights(qt, kc, kg, tile, None, finite)
         total = acc = None
         for p, values in zip(parts, tiles.values(vc, vg, tile)):
             s = _rows(p, qt.shape[:3])
@@ -269,7 +288,7 @@ def _forward(bt: Batch, views: tuple[Tensor, ...], out: Tensor, lse: Tensor, fac
         lse[:, h0:h1, c0 * g : c1 * g] = peak + total.log2_()
 
 
-def _backward(bt: Batch, saved: tuple, grads: tuple, factor: float) -> None:
+def _backward(bt: Batch, saved: tuple, grads: tuple, factor: float, finite: bool = True) -> None:
     """Accumulate one batch's input gradients (``grads``: dq, dkc, dvc, dkg, dvg views)
     from the output gradient ``grad`` (already times ln 2) and ``delta``."""
     q, kc, vc, kg, vg, grad, delta, lse = saved
@@ -280,7 +299,7 @@ def _backward(bt: Batch, saved: tuple, grads: tuple, factor: float) -> None:
         h0, h1, c0, c1 = tile
         hl, sl = slice(h0, h1), slice(c0 * g, c1 * g)
         qt = q[:, hl, sl] * factor
-        parts, _ = tiles.weights(qt, kc, kg, tile, lse[:, hl, sl])
+        parts, _ = tiles.weights(qt, kc, kg, tile, lse[:, hl, sl], finite)
         gt, d_t = grad[:, hl, sl], delta[:, hl, sl]
         for p, values in zip(parts, tiles.values(vc, vg, tile)):
             view = p.shape[:-1] + (1,)
@@ -313,7 +332,9 @@ class _GroupedAttention(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, q: Tensor, k: Tensor, v: Tensor, layout: Layout, factor: float) -> Tensor:
+    def forward(
+        ctx: Any, q: Tensor, k: Tensor, v: Tensor, layout: Layout, factor: float, finite: bool
+    ) -> Tensor:
         b = q.shape[0]
         out = q.new_empty(b, q.shape[1], v.shape[-1])
         lse = q.new_empty(b, q.shape[1])
@@ -322,8 +343,8 @@ class _GroupedAttention(torch.autograd.Function):
             qo, n = bt.query_offset, bt.heads * bt.rows
             out_b = out[:, qo : qo + n].view(b, bt.heads, bt.rows, -1)
             lse_b = lse[:, qo : qo + n].view(b, bt.heads, bt.rows)
-            _forward(bt, views, out_b, lse_b, factor)
-        ctx.layout, ctx.factor = layout, factor
+            _forward(bt, views, out_b, lse_b, factor, finite)
+        ctx.layout, ctx.factor, ctx.finite = layout, factor, finite
         ctx.save_for_backward(q, k, v, out, lse)
         return out
 
@@ -346,8 +367,8 @@ class _GroupedAttention(torch.autograd.Function):
 
             q_b, kc, vc, kg, vg = bt.views(q, k, v)
             saved = (q_b, kc, vc, kg, vg, rows(grad), rows(delta), rows(lse))
-            _backward(bt, saved, bt.views(dq, dk, dv), ctx.factor)
-        return dq, dk, dv.div_(LN2), None, None
+            _backward(bt, saved, bt.views(dq, dk, dv), ctx.factor, ctx.finite)
+        return dq, dk, dv.div_(LN2), None, None, None
 
 
 def run(
@@ -357,7 +378,8 @@ def run(
     layout from :func:`prepare`.
 
     Masked pairs are never computed, so ``paper_compat`` (``-1000`` instead of ``-inf``)
-    changes nothing here beyond rounding.
+    changes nothing here beyond rounding. A non-finite key reaches only the queries that
+    attend it, as in the dense reference.
     """
     del paper_compat
     b, h, nq, d = q.shape
@@ -369,5 +391,6 @@ def run(
         gather(vf, plan.keys),
         plan,
         scale * LOG2E,
+        bool(torch.isfinite(k).all()),
     )
     return gather(rows, plan.slots).view(b, h, nq, dv)

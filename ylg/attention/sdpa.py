@@ -1,0 +1,50 @@
+"""The ``sdpa`` backend: PyTorch's ``scaled_dot_product_attention`` with the boolean mask.
+
+One call over all heads with the ``[heads, nq, nk]`` mask: on CUDA the memory-efficient
+fused kernel, which visits every tile (its cost is that of dense attention) but in one
+well-tuned launch, so it can beat a block-sparse kernel on small layouts such as
+SAGAN's 1024 queries over 256 keys.
+
+>>> import torch
+>>> from ylg.attention import head_masks
+>>> hm = head_masks("ylg", grid="4x4")
+>>> mask = prepare(hm.last_steps(), torch.device("cpu"), torch.float32)
+>>> mask.shape, mask.dtype
+(torch.Size([8, 16, 16]), torch.bool)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ylg.attention import dense
+from ylg.attention.masksets import StepMask
+
+
+def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The heads' masks as one bool tensor ``[heads, nq, nk]`` on ``device``."""
+    return dense.prepare(steps, device, dtype)
+
+
+def run(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor, *, scale: float, paper_compat: bool
+) -> Tensor:
+    """Masked attention of ``q [B, H, nq, d]`` over ``k, v [B, H, nk, d|dv]``.
+
+    SDPA adds the mask to the logits, so a NaN key would reach every query through
+    ``NaN + (-inf)``. Non-finite keys are therefore zeroed before the call and the
+    queries that attend one are set to NaN after it (without a host sync): a non-finite
+    key reaches exactly the queries that attend it, as in the other backends.
+    """
+    bad_keys = ~torch.isfinite(k).all(-1, keepdim=True)  # [B, H, nk, 1]
+    k = k.masked_fill(bad_keys, 0.0)
+    if paper_compat:
+        bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device)
+        bias = bias.masked_fill(~mask, dense.PAPER_MASK_PENALTY)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+    reads_bad = torch.matmul(mask.to(q.dtype), bad_keys.to(q.dtype)) > 0  # [B, H, nq, 1]
+    return out.masked_fill(reads_bad, float("nan"))
