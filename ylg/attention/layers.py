@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
@@ -46,6 +47,27 @@ CHECK_SIZE = 32
 
 def _conv(cin: int, cout: int) -> nn.Module:
     return spectral_norm(nn.Conv2d(cin, cout, kernel_size=1, bias=False))
+
+
+def _check_pattern_argument(pattern: object, heads: object) -> None:
+    """Refuse, with a message about the argument given, what is not a pattern or heads."""
+    from ylg.patterns import Pattern
+
+    one = (str, os.PathLike, Pattern)
+    if heads is not None:
+        if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence) or not heads:
+            raise YlgError(
+                f"heads must be a non-empty list of (pattern, step) pairs, got {heads!r}"
+            )
+        return
+    if isinstance(pattern, one):
+        return
+    if isinstance(pattern, Sequence) and pattern and all(isinstance(p, one) for p in pattern):
+        return
+    raise YlgError(
+        "pattern must be a library name, a TOML or .npz path, a Pattern, or a non-empty list"
+        f" of these, not {pattern!r}"
+    )
 
 
 class _Attention2d(nn.Module):
@@ -137,7 +159,11 @@ class YLGAttention2d(_Attention2d):
         steps: str = "parallel",
         verify: bool = True,
     ) -> None:
-        count = len(heads) if heads is not None and num_heads is None else (num_heads or 8)
+        _check_pattern_argument(pattern, heads)
+        if num_heads is not None:
+            count = num_heads  # checked below: 0 is refused, never read as "the default"
+        else:
+            count = len(heads) if heads is not None else 8
         super().__init__(channels, count, key_pool)
         pick_backend(backend, "cpu")  # rejects unknown names now
         if steps not in STEP_MODES:
@@ -153,6 +179,9 @@ class YLGAttention2d(_Attention2d):
         self.verify = verify
         self.last_backend: str | None = None
         self._layouts: dict[tuple[int, int], HeadMasks] = {}
+        # What the backends build on a device (masks, block masks, indices), per layout,
+        # backend, device and dtype: it lives on the layer, so deleting the model frees it.
+        self._prepared: dict[object, object] = {}
         if is_exported_path(pattern):
             exported = load_exported(pattern)  # type: ignore[arg-type]
             qg = exported.query_grid
@@ -190,13 +219,23 @@ class YLGAttention2d(_Attention2d):
         masks = self.masks_for(h, w)
         q, k, v, pooled = self._project(x)
         q_inner = self._heads(pooled) if self.steps == "sequential" else None
-        self.last_backend = pick_backend(self.backend, x.device)
-        options = {"paper_compat": self.paper_compat, "scale": self.scale, "q_inner": q_inner}
+        self.last_backend = pick_backend(self.backend, x.device, masks)
+        options = {
+            "paper_compat": self.paper_compat,
+            "scale": self.scale,
+            "q_inner": q_inner,
+            "cache": self._prepared,
+        }
         out = sparse_attention(q, k, v, masks, backend=self.last_backend, **options)
         y = self._finish(x, out)
         if not return_attention:
             return y
         return y, attention_maps(q, k, masks, **options)
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        # .to() / .cuda() / .half(): what was built for the old device or dtype goes.
+        self._prepared.clear()
+        return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
         return (
