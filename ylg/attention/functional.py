@@ -7,8 +7,15 @@ the query and key grids of a :class:`~ylg.attention.masksets.HeadMasks`) give
 * ``dense``: full logits and the mask; the reference, and the path for XLA/TPU.
 * ``grouped``: queries grouped by the keys they share, dense batched matmuls per group
   (the fast CPU path, any pattern).
-* ``flex``: PyTorch's FlexAttention with a block mask on the enumeration-ordered tokens
-  (for CUDA).
+* ``sdpa``: PyTorch's ``scaled_dot_product_attention`` with the boolean mask (one fused
+  dense call on CUDA; wins on small layouts).
+* ``flex``: compiled FlexAttention over tile-planned token orders (the fused sparse
+  kernel for CUDA); ``flex-eager``: the same uncompiled, PyTorch's unfused reference
+  path, a named fallback only.
+
+What a backend derives on a device (masks, block masks, index tensors) is kept in the
+``cache`` dict the caller passes (a layer passes its own, so deleting the model frees
+it); without one it is rebuilt on every call.
 
 >>> import torch
 >>> from ylg.attention import head_masks, sparse_attention
@@ -25,29 +32,63 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
-from types import ModuleType
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ylg.attention import dense, flex, grouped
+from ylg.attention import dense, flex, grouped, sdpa
 from ylg.attention.masksets import HeadMasks, StepMask
 from ylg.errors import YlgError
 
 log = logging.getLogger("ylg.attention")
 
-#: Backend name -> module with ``prepare(steps, device, dtype)`` (cached, eager) and
+#: Backend name -> object with ``prepare(steps, device, dtype)`` and
 #: ``run(q, k, v, prepared, *, scale, paper_compat)``.
-BACKENDS: dict[str, ModuleType] = {"dense": dense, "grouped": grouped, "flex": flex}
+BACKENDS: dict[str, Any] = {
+    "dense": dense,
+    "grouped": grouped,
+    "sdpa": sdpa,
+    "flex": flex.FUSED,
+    "flex-eager": flex.EAGER,
+}
 BACKEND_CHOICES = ("auto", *BACKENDS)
-_announced: set[tuple[str, str]] = set()
+#: On CUDA, ``auto`` runs layouts of at most this many (query, key) pairs per head with
+#: ``sdpa`` (one fused dense call), larger ones with ``flex``. SAGAN's 1024 x 256 layout
+#: has 262,144; a 64x64 grid 16.8 million. See docs/attention.md for the measurements.
+SDPA_MAX_PAIRS = 1 << 20
+_announced: set[tuple[str, str, str]] = set()
 
 
-def pick_backend(backend: str, device: "torch.device | str") -> str:
-    """The backend ``auto`` means on a device: ``flex`` on CUDA (when FlexAttention is
-    there), ``grouped`` on CPU, ``dense`` elsewhere (XLA/TPU, MPS: static shapes).
+def auto_choice(device: "torch.device | str", masks: HeadMasks | None = None) -> tuple[str, str]:
+    """The backend ``auto`` picks for a device (and layout), and why.
+
+    >>> auto_choice("cpu")[0]
+    'grouped'
+    >>> auto_choice("meta")
+    ('dense', 'static shapes only (XLA/TPU, MPS, other devices): the masked reference')
+    """
+    kind = torch.device(device).type
+    if kind == "cpu":
+        return "grouped", "CPU: dense matmuls per group of queries that share keys"
+    if kind != "cuda":
+        return "dense", "static shapes only (XLA/TPU, MPS, other devices): the masked reference"
+    if not flex.fused_available(device):
+        return "sdpa", "compiled FlexAttention is unavailable here (it needs Triton)"
+    if masks is not None and masks.nq * masks.nk <= SDPA_MAX_PAIRS:
+        return "sdpa", (
+            f"{masks.nq} x {masks.nk} pairs per head <= {SDPA_MAX_PAIRS}: one fused masked"
+            " SDPA call beats the block-sparse kernel's fixed costs at this size"
+        )
+    return "flex", "CUDA, large layout: the fused block-sparse kernel skips empty tiles"
+
+
+def pick_backend(
+    backend: str, device: "torch.device | str", masks: HeadMasks | None = None
+) -> str:
+    """The backend to run: ``backend`` itself, or what ``auto`` means on a device for a
+    layout (:func:`auto_choice`; logged once per device kind, layout and pick).
 
     >>> pick_backend("auto", "cpu"), pick_backend("dense", "cpu")
     ('grouped', 'dense')
@@ -56,16 +97,12 @@ def pick_backend(backend: str, device: "torch.device | str") -> str:
         raise YlgError(f"unknown backend {backend!r} (choose from {', '.join(BACKEND_CHOICES)})")
     if backend != "auto":
         return backend
+    chosen, why = auto_choice(device, masks)
+    layout = "" if masks is None else f"{masks.nq}x{masks.nk}"
     kind = torch.device(device).type
-    if kind == "cuda" and flex.available():
-        chosen = "flex"
-    elif kind == "cpu":
-        chosen = "grouped"
-    else:
-        chosen = "dense"
-    if (kind, chosen) not in _announced:
-        _announced.add((kind, chosen))
-        log.info("ylg attention: backend 'auto' picked %r for %s tensors", chosen, kind)
+    if (kind, layout, chosen) not in _announced:
+        _announced.add((kind, layout, chosen))
+        log.info("ylg attention: 'auto' picked %r for %s %s (%s)", chosen, kind, layout, why)
     return chosen
 
 
@@ -92,12 +129,24 @@ def _check_shapes(
 
 
 @torch.compiler.disable
-def prepare(backend: str, steps: Sequence[StepMask], like: Tensor) -> Any:
-    """What a backend derives from the heads' step masks on a device (built once, cached).
+def prepare(
+    backend: str,
+    steps: Sequence[StepMask],
+    like: Tensor,
+    cache: MutableMapping[Any, Any] | None = None,
+) -> Any:
+    """What a backend derives from the heads' step masks for tensors like ``like``:
+    looked up in (and added to) ``cache`` when one is given, else built afresh.
 
     Kept out of ``torch.compile`` graphs: it is numpy work whose tensors the graph reads.
     """
-    return BACKENDS[backend].prepare(tuple(steps), like.device, like.dtype)
+    key = (backend, tuple(steps), like.device, like.dtype)
+    if cache is not None and key in cache:
+        return cache[key]
+    prepared = BACKENDS[backend].prepare(tuple(steps), like.device, like.dtype)
+    if cache is not None:
+        cache[key] = prepared
+    return prepared
 
 
 def _scale(q: Tensor, scale: bool) -> float:
@@ -125,6 +174,7 @@ def sparse_attention(
     paper_compat: bool = False,
     scale: bool = False,
     q_inner: Tensor | None = None,
+    cache: MutableMapping[Any, Any] | None = None,
 ) -> Tensor:
     """Attention of each head through its step(s) of the pattern: ``[B, H, nq, dv]``.
 
@@ -133,24 +183,25 @@ def sparse_attention(
     rounding unless a row's logits span more than about 700. ``scale``: multiply logits
     by ``1/sqrt(d)`` (the authors' code does not). In sequential mode on a non-square
     layout, ``q_inner [B, H, nk, d]`` are the queries of the inner steps (key grid).
+    ``cache``: a dict that keeps what the backend builds on the device between calls.
     """
     if not isinstance(masks, HeadMasks):
         raise YlgError(f"masks must come from head_masks(...), not a {type(masks).__name__}")
     _check_shapes(q, k, v, masks, q_inner)
     if q.shape[0] == 0:
         backend = "dense"  # an empty batch: the one backend that needs no per-batch layout
-    name = pick_backend(backend, q.device)
+    name = pick_backend(backend, q.device, masks)
     run = BACKENDS[name].run
     options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
     if not masks.sequential:
-        return run(q, k, v, prepare(name, masks.last_steps(), q), **options)
+        return run(q, k, v, prepare(name, masks.last_steps(), q, cache), **options)
     inner_q = _inner_queries(q, masks, q_inner)
 
     def chain(sub: Tensor, stage: tuple[StepMask, ...]) -> Tensor:
         values, keys = v.index_select(1, sub), k.index_select(1, sub)
         for t, step in enumerate(stage):
             queries = (q if t == len(stage) - 1 else inner_q).index_select(1, sub)
-            prepared = prepare(name, [step] * sub.numel(), q)
+            prepared = prepare(name, [step] * sub.numel(), q, cache)
             values = run(queries, keys, values, prepared, **options)
         return values
 
@@ -165,6 +216,7 @@ def attention_maps(
     paper_compat: bool = False,
     scale: bool = False,
     q_inner: Tensor | None = None,
+    cache: MutableMapping[Any, Any] | None = None,
 ) -> Tensor:
     """The attention weights ``[B, H, nq, nk]`` (dense; for visualisation and inversion).
 
@@ -174,7 +226,7 @@ def attention_maps(
     _check_shapes(q, k, k, masks, q_inner)
     options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
     if not masks.sequential:
-        mask = prepare("dense", masks.last_steps(), q)
+        mask = prepare("dense", masks.last_steps(), q, cache)
         logits = dense.masked_logits(q, k, mask, **options)
         return torch.softmax(logits, dim=-1)
     inner_q = _inner_queries(q, masks, q_inner)
@@ -183,7 +235,7 @@ def attention_maps(
         keys, total = k.index_select(1, sub), None
         for t, step in enumerate(stage):
             queries = (q if t == len(stage) - 1 else inner_q).index_select(1, sub)
-            mask = prepare("dense", [step] * sub.numel(), q)
+            mask = prepare("dense", [step] * sub.numel(), q, cache)
             weights = torch.softmax(dense.masked_logits(queries, keys, mask, **options), dim=-1)
             total = weights if total is None else torch.matmul(weights, total)
         assert total is not None

@@ -179,6 +179,9 @@ class YLGAttention2d(_Attention2d):
         self.verify = verify
         self.last_backend: str | None = None
         self._layouts: dict[tuple[int, int], HeadMasks] = {}
+        # What the backends build on a device (masks, block masks, indices), per layout,
+        # backend, device and dtype: it lives on the layer, so deleting the model frees it.
+        self._prepared: dict[object, object] = {}
         if is_exported_path(pattern):
             exported = load_exported(pattern)  # type: ignore[arg-type]
             qg = exported.query_grid
@@ -216,13 +219,23 @@ class YLGAttention2d(_Attention2d):
         masks = self.masks_for(h, w)
         q, k, v, pooled = self._project(x)
         q_inner = self._heads(pooled) if self.steps == "sequential" else None
-        self.last_backend = pick_backend(self.backend, x.device)
-        options = {"paper_compat": self.paper_compat, "scale": self.scale, "q_inner": q_inner}
+        self.last_backend = pick_backend(self.backend, x.device, masks)
+        options = {
+            "paper_compat": self.paper_compat,
+            "scale": self.scale,
+            "q_inner": q_inner,
+            "cache": self._prepared,
+        }
         out = sparse_attention(q, k, v, masks, backend=self.last_backend, **options)
         y = self._finish(x, out)
         if not return_attention:
             return y
         return y, attention_maps(q, k, masks, **options)
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        # .to() / .cuda() / .half(): what was built for the old device or dtype goes.
+        self._prepared.clear()
+        return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
         return (
