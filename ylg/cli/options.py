@@ -80,3 +80,34 @@ def build_masks(
 ) -> Masks:
     """The masks the layout options describe."""
     return pattern.on(grid, query_grid=query_grid, order=order, nonsquare=nonsquare, stride=stride)
+
+
+def tile_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--tile T``: the kernel's tile side (FlexAttention's default block is 128)."""
+    return click.option(
+        "--tile",
+        type=click.IntRange(min=1, max=4096),
+        default=128,
+        show_default=True,
+        help="Tile side of the block-sparse kernel (FlexAttention: 128).",
+    )(fn)
+
+
+def step_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--step N`` (1-based, repeatable): which steps; default every step."""
+    return click.option(
+        "--step",
+        "steps",
+        type=click.IntRange(min=1),
+        multiple=True,
+        help="A step to report (1-based; repeat for several; default: every step).",
+    )(fn)
+
+
+def chosen_steps(masks: Masks, steps: tuple[int, ...]) -> list[int]:
+    """0-based steps from the 1-based ``--step`` values, checked against the pattern."""
+    for s in steps:
+        if s > masks.num_steps:
+            name, count = masks.pattern.name, masks.num_steps
+            raise YlgError(f"--step {s}: pattern {name!r} has {count} steps")
+    return [s - 1 for s in dict.fromkeys(steps)] or list(range(masks.num_steps))

@@ -16,12 +16,14 @@ from ylg.figures.masks import draw_masks
 from ylg.figures.orders import draw_orders
 from ylg.figures.query import draw_query
 from ylg.figures.save import figure_bytes, figure_format, save_figure
+from ylg.figures.tiles import draw_tiles
 
 __all__ = [
     "draw_ifg",
     "draw_masks",
     "draw_orders",
     "draw_query",
+    "draw_tiles",
     "figure_bytes",
     "figure_format",
     "save_figure",

@@ -400,3 +400,30 @@ def plan_step(masks: Masks, step: int, tile: int = DEFAULT_TILE) -> TilePlan:
     4
     """
     return plan_tiles(masks.csr(step), tile, bases=order_bases(masks))
+
+
+#: Largest query x key count the tile report takes (a 256x256 square grid is 2**32).
+MAX_REPORT_PAIRS = 1 << 33
+
+
+def tile_report(
+    masks: Masks, tile: int = DEFAULT_TILE, steps: "list[int] | None" = None
+) -> list[tuple[TilePlan, TilePlan]]:
+    """Per step (0-based ``steps``, default all): the tiles under the pattern's
+    enumeration order, and under the planner's orders.
+
+    >>> from ylg.patterns import load_pattern
+    >>> [(b.nonempty, a.nonempty) for b, a in tile_report(load_pattern("ltr").on("16x16"), 64)]
+    [(4, 4), (16, 8)]
+    """
+    if masks.nq * masks.nk > MAX_REPORT_PAIRS:
+        raise PatternError(
+            f"{masks.describe()} has {masks.nq * masks.nk:,} (query, key) pairs; the tile"
+            f" report takes at most {MAX_REPORT_PAIRS:,} (a 256x256 grid has 2**32)"
+        )
+    chosen = list(range(masks.num_steps)) if steps is None else steps
+    out = []
+    for step in chosen:
+        before = tile_plan(masks.csr(step), tile, *enumeration_orders(masks), strategy=masks.order)
+        out.append((before, plan_step(masks, step, tile)))
+    return out

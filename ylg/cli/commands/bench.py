@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import click
 
-from ylg.cli.options import GRID
+from ylg.cli.options import (
+    GRID,
+    PATTERN,
+    build_masks,
+    chosen_steps,
+    layout_options,
+    step_option,
+    tile_option,
+)
 from ylg.errors import YlgError
-from ylg.patterns import Grid
+from ylg.patterns import Grid, Pattern
 
 
 @click.group("bench")
@@ -14,8 +22,9 @@ def bench() -> None:
     """Measure ylg on this machine.
 
     \b
-    Example:
+    Examples:
       ylg bench attention --grid 64x64 --backward
+      ylg bench tiles ltr --grid 128x128
     """
 
 
@@ -88,6 +97,66 @@ def attention(
     )
     rows = run_case(case, chosen, backward=backward, repeats=repeats)
     click.echo(table(rows, backward=backward))
+
+
+@bench.command("tiles")
+@click.argument("pattern", type=PATTERN)
+@layout_options
+@tile_option
+@step_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def tiles(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+    tile: int,
+    steps: tuple[int, ...],
+    as_json: bool,
+) -> None:
+    """How many tiles a block-sparse kernel (FlexAttention) visits per step: in the
+    pattern's enumeration order, and under the tile planner's query and key orders.
+
+    pair_share = attended pairs / all pairs (the floor of any sparse kernel);
+    tile_share = non-empty tiles / all tiles under the planner's orders.
+
+    \b
+    Example:
+      ylg bench tiles ltr --grid 128x128
+      ylg bench tiles ylg-heads.toml --grid 16x16 --query-grid 32x32 --tile 64 --json
+    """
+    import json
+
+    from ylg.patterns.tiles import tile_report
+
+    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    report = tile_report(masks, tile, chosen_steps(masks, steps))
+    rows = []
+    for step, (before, after) in zip(chosen_steps(masks, steps), report):
+        row = {"step": step + 1, **after.summary()}
+        row["before_nonempty_tiles"] = before.nonempty
+        row["before_tile_share"] = before.tile_share
+        rows.append(row)
+    if as_json:
+        layout = {"layout": masks.describe(), "pattern": masks.pattern.name, "tile": tile}
+        click.echo(json.dumps({**layout, "steps": rows}, indent=2))
+        return
+    click.echo(f"{masks.pattern.name} on {masks.describe()}, {tile} x {tile} tiles")
+    head = ("step", "pairs", f"tiles ({masks.order})", "tiles (planned)", "x pairs", "padding q/k")
+    click.echo("  ".join(f"{h:>16}" for h in head))
+    for r in rows:
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        cells = (
+            str(r["step"]),
+            f"{100 * r['pair_share']:.3f}%",
+            f"{r['before_nonempty_tiles']} ({100 * r['before_tile_share']:.2f}%)",
+            f"{r['nonempty_tiles']} ({100 * r['tile_share']:.2f}%)",
+            ratio,
+            f"{r['query_padding']}/{r['key_padding']}",
+        )
+        click.echo("  ".join(f"{c:>16}" for c in cells))
 
 
 COMMANDS = [bench]

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ylg.cli.options import GRID, PATTERN, build_masks, layout_options
+from ylg.cli.options import (
+    GRID,
+    PATTERN,
+    build_masks,
+    chosen_steps,
+    layout_options,
+    step_option,
+    tile_option,
+)
 from ylg.errors import YlgError
 from ylg.fileio import safe_stem
 from ylg.patterns import ORDERS, Grid, Masks, Pattern
@@ -255,6 +263,43 @@ def query(
     picture = None if image is None else read_image(image)
     fig = draw_query(masks, query, image=picture, reach=not no_reach)
     write_figure(fig, output, figure_name(masks, "query"))
+
+
+@draw.command("tiles")
+@click.argument("pattern", type=PATTERN)
+@layout_options
+@tile_option
+@step_option
+@output_option
+def tiles(
+    pattern: Pattern,
+    grid: Grid,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+    tile: int,
+    steps: tuple[int, ...],
+    output: Path | None,
+) -> None:
+    """The tiles a block-sparse kernel visits, per step: in the pattern's enumeration
+    order (left) and under the tile planner's orders (right).
+
+    \b
+    Example:
+      ylg draw tiles ltr --grid 64x64 --tile 128 -o ltr-tiles.png
+    """
+    from ylg.figures import draw_tiles
+    from ylg.patterns.tiles import tile_report
+
+    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    chosen = chosen_steps(masks, steps)
+    report = tile_report(masks, tile, chosen)
+    titles = [
+        [f"step {s + 1}, {masks.order} order", f"step {s + 1}, planned"] for s in chosen
+    ]
+    fig = draw_tiles([list(pair) for pair in report], titles)
+    write_figure(fig, output, figure_name(masks, "tiles"))
 
 
 COMMANDS = [draw]
