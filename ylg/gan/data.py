@@ -104,15 +104,16 @@ def _image_files(folder: Path, recursive: bool) -> list[Path]:
 def read_image(path: Path, resolution: int) -> torch.Tensor | None:
     """An image file as ``uint8 [3, R, R]``, shorter side resized and centre-cropped.
 
-    None when the file cannot be read or decoded.
+    Every Pillow mode is read as :func:`ylg.gan.pixels.rgb8` reads it (16-bit and float
+    images scaled, not clipped). None when the file cannot be read or decoded.
     """
     from PIL import Image, ImageOps
 
+    from ylg.gan.pixels import rgb_image
+
     try:
         with Image.open(path) as img:
-            img = ImageOps.fit(
-                img.convert("RGB"), (resolution, resolution), Image.Resampling.BICUBIC
-            )
+            img = ImageOps.fit(rgb_image(img), (resolution, resolution), Image.Resampling.BICUBIC)
             array = np.asarray(img, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from ylg.fileio import write_atomic
 from ylg.gan.presets import preset
 from ylg.gan.trainer import train
+from ylg.progress import progress
 
 ROWS = ("sagan", "sagan-8h", "ylg", "ylg-noesa")
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     minutes: dict[str, list[float]] = {row: [] for row in args.rows}
     base = preset(args.preset)
     jobs = [(row, seed) for row in args.rows for seed in args.seeds]
-    for row, seed in tqdm(jobs, desc="table 1 runs", unit="run"):
+    for row, seed in progress(jobs, desc="table 1 runs", unit="run"):
         run_dir = args.out / f"{row}-seed{seed}"
         cfg = base.replace(
             attention=row,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ylg.cli.params import SEED
 from ylg.fileio import write_atomic
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ CHECKPOINT_SAMPLES = 5000
 def _describe(name: str, images: ImageSet, used: int) -> str:
     line = f"{name}: {images.describe()}, {used} used"
     if images.skipped:
-        line += f", {images.skipped} unreadable skipped"
+        line += f", {images.skipped} unreadable skipped ({images.skipped_summary()})"
     return line
 
 
@@ -72,7 +73,7 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
 )
 @click.option("--is-splits", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the KID subsets and latents."
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of the KID subsets and latents."
 )
 @click.option(
     "--json",
@@ -144,6 +145,8 @@ def eval_command(
     click.echo(_describe("generated", fake_images, report.n_fake))
     for line in report.lines():
         click.echo(line)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if net.name == "random":
         click.echo(
             "(random features: compare only with other runs of 'random', never with "

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from ylg.errors import YlgError
 from ylg.gan.invert.lookahead import Lookahead
@@ -36,6 +35,7 @@ from ylg.gan.invert.saliency import project, saliency
 from ylg.gan.invert.taps import LayerAttention, d0, discriminator_attention, has_attention
 from ylg.gan.models import Discriminator, Generator
 from ylg.gan.sampling import latents
+from ylg.progress import progress as progress_bar
 
 #: A seed "improves" when its best loss falls by more than this fraction.
 IMPROVEMENT = 1e-3
@@ -178,7 +178,9 @@ def invert_image(
     best_steps = [0] * s.seeds
     history: list[np.ndarray] = []
     last_gain = 0
-    bar = tqdm(total=s.steps, desc=label or f"invert ({method})", disable=not progress, unit="step")
+    bar = progress_bar(
+        total=s.steps, desc=label or f"invert ({method})", disable=not progress, unit="step"
+    )
     try:
         for step in range(s.steps):
             opt.zero_grad()

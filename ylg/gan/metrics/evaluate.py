@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from ylg.errors import YlgError
 from ylg.gan.metrics.extractor import FeatureExtractor
@@ -24,6 +23,7 @@ from ylg.gan.metrics.fid import fid
 from ylg.gan.metrics.images import ImageSet
 from ylg.gan.metrics.inception_score import inception_score
 from ylg.gan.metrics.kid import kid
+from ylg.progress import progress as bar_for
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def extract(
     features: list[np.ndarray] = []
     logits: list[np.ndarray] = []
     done = 0
-    with tqdm(total=total, desc=desc, unit="img", disable=not progress, leave=False) as bar:
+    with bar_for(total=total, desc=desc, unit="img", disable=not progress, leave=False) as bar:
         for batch in images.batches(batch_size):
             batch = batch[: total - done]
             batch_features, batch_logits = extractor(batch)
@@ -64,8 +64,24 @@ def extract(
             if done >= total:
                 break
     if done == 0:
-        raise YlgError(f"no readable images in {images.describe()}")
+        raise YlgError(f"no readable images in {images.describe()}{_skipped(images)}")
     return Embeddings(np.concatenate(features), np.concatenate(logits) if logits else None)
+
+
+def _skipped(images: ImageSet) -> str:
+    summary = images.skipped_summary()
+    if not summary:
+        return ""
+    return f"; {images.skipped} file(s) skipped as unreadable ({summary})"
+
+
+def _enough(embeddings: Embeddings, images: ImageSet, name: str) -> None:
+    count = embeddings.features.shape[0]
+    if count < 2:
+        raise YlgError(
+            f"the {name} set needs at least 2 images, got {count} from "
+            f"{images.describe()}{_skipped(images)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -81,12 +97,13 @@ class MetricsReport:
     skipped_fake: int
     fid: float
     kid_mean: float
-    kid_std: float
+    kid_std: float | None  # None: one subset, the whole of both sets (no spread)
     kid_subsets: int
     kid_subset_size: int
     is_mean: float | None
     is_std: float | None
     is_splits: int
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The report as plain JSON-ready values."""
@@ -94,12 +111,20 @@ class MetricsReport:
 
     def lines(self) -> list[str]:
         """The report for people, one metric a line."""
-        out = [
-            f"FID  {self.fid:.4f}",
-            f"KID  {self.kid_mean:.6f} ± {self.kid_std:.6f}  "
-            f"({self.kid_subsets} subsets of {self.kid_subset_size})",
-        ]
-        if self.is_mean is None:
+        out = [f"FID  {self.fid:.4f}"]
+        if self.kid_std is None:
+            out.append(
+                f"KID  {self.kid_mean:.6f}  (one subset: all {self.kid_subset_size} images of "
+                "both sets, so no spread)"
+            )
+        else:
+            out.append(
+                f"KID  {self.kid_mean:.6f} ± {self.kid_std:.6f}  "
+                f"({self.kid_subsets} subsets of {self.kid_subset_size})"
+            )
+        if self.is_mean is None and self.is_splits == 0:
+            out.append("IS   n/a (too few generated images per split; see the warning)")
+        elif self.is_mean is None:
             out.append(f"IS   n/a (the {self.extractor} extractor has no classifier)")
         else:
             out.append(f"IS   {self.is_mean:.4f} ± {self.is_std:.4f}  ({self.is_splits} splits)")
@@ -125,13 +150,45 @@ def evaluate(
     """FID and KID between ``real`` and ``fake``, IS of ``fake``, with ``extractor``."""
     real_emb = extract(extractor, real, batch_size, limit, progress, desc="real features")
     fake_emb = extract(extractor, fake, batch_size, limit, progress, desc="generated features")
+    _enough(real_emb, real, "real")
+    _enough(fake_emb, fake, "generated")
     n_real, n_fake = real_emb.features.shape[0], fake_emb.features.shape[0]
+    warnings: list[str] = []
+    subset = min(kid_subset_size, n_real, n_fake)
+    whole = subset == n_real == n_fake
+    if whole and kid_subsets > 1:
+        warnings.append(
+            f"KID: a subset of {subset} is the whole of both sets, so all {kid_subsets} "
+            "subsets would be the same: computed once, with no spread (give "
+            f"--kid-subset-size below {subset} for one)"
+        )
     kid_mean, kid_std = kid(
-        real_emb.features, fake_emb.features, kid_subsets, kid_subset_size, seed
+        real_emb.features, fake_emb.features, 1 if whole else kid_subsets, subset, seed
     )
     is_mean = is_std = None
+    splits = is_splits
     if fake_emb.logits is not None:
-        is_mean, is_std = inception_score(fake_emb.logits, min(is_splits, n_fake))
+        classes = fake_emb.logits.shape[1]
+        if is_splits > n_fake // 2:
+            splits = 0
+            warnings.append(
+                f"IS: {is_splits} split(s) of {n_fake} generated images leave fewer than 2 "
+                "images per split, where the score means nothing; not computed (give "
+                f"--is-splits {max(1, n_fake // classes)} or more images)"
+            )
+        else:
+            if n_fake // is_splits < classes:
+                fix = (
+                    f"use --is-splits {n_fake // classes} or fewer"
+                    if n_fake >= classes
+                    else f"use at least {classes} generated images per split"
+                )
+                warnings.append(
+                    f"IS: {is_splits} split(s) of {n_fake} generated images hold "
+                    f"{n_fake // is_splits} or so each, fewer than the {classes} classes; a "
+                    f"split's score cannot exceed its image count, so IS reads low ({fix})"
+                )
+            is_mean, is_std = inception_score(fake_emb.logits, is_splits)
     return MetricsReport(
         extractor=extractor.name,
         feature_dim=int(real_emb.features.shape[1]),
@@ -141,10 +198,11 @@ def evaluate(
         skipped_fake=fake.skipped,
         fid=fid(real_emb.features, fake_emb.features),
         kid_mean=kid_mean,
-        kid_std=kid_std,
-        kid_subsets=kid_subsets,
-        kid_subset_size=min(kid_subset_size, n_real, n_fake),
+        kid_std=None if whole else kid_std,
+        kid_subsets=1 if whole else kid_subsets,
+        kid_subset_size=subset,
         is_mean=is_mean,
         is_std=is_std,
-        is_splits=min(is_splits, n_fake),
+        is_splits=splits,
+        warnings=tuple(warnings),
     )

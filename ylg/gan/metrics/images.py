@@ -7,7 +7,9 @@ Arrays may be ``[N, H, W]`` (grey), ``[N, C, H, W]`` or ``[N, H, W, C]`` with ``
 1 or 3 (channels first wins when both fit). ``uint8`` arrays hold 0..255; float
 arrays must hold ``[-1, 1]``, the range generators produce. Folders are searched
 recursively for PNG, JPEG (and BMP, GIF, WebP, TIFF) files, read with Pillow;
-unreadable ones are skipped and counted in :attr:`ImageSet.skipped`.
+unreadable ones are skipped and counted in :attr:`ImageSet.skipped` (with the reason
+for each in :attr:`ImageSet.skipped_files`). Every Pillow mode is read correctly
+(16-bit and float images are scaled, not clipped; see :mod:`ylg.gan.pixels`).
 
 >>> import numpy as np
 >>> images = ArrayImages(np.full((5, 8, 8, 3), 255, dtype=np.uint8))
@@ -46,6 +48,20 @@ class ImageSet(ABC):
 
     #: Image files that could not be read (counted while batching).
     skipped: int = 0
+    #: ``(file, reason)`` for each of them (while batching), in the order met.
+    skipped_files: list[tuple[Path, str]] = []  # noqa: RUF012 - replaced, never mutated
+
+    def skipped_summary(self, most: int = 3) -> str:
+        """The files skipped and why, in a few words ("" when none were).
+
+        >>> ArrayImages(np.zeros((2, 4, 4), dtype=np.uint8)).skipped_summary()
+        ''
+        """
+        if not self.skipped_files:
+            return ""
+        shown = "; ".join(f"{path.name}: {why}" for path, why in self.skipped_files[:most])
+        more = len(self.skipped_files) - most
+        return shown + (f"; and {more} more" if more > 0 else "")
 
     @abstractmethod
     def __len__(self) -> int:
@@ -152,24 +168,32 @@ class FolderImages(ImageSet):
         if not self.files:
             raise YlgError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {self.folder}")
         self.skipped = 0
+        self.skipped_files = []
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def _read(self, path: Path) -> np.ndarray | None:
+    def _read(self, path: Path) -> np.ndarray | str:
+        """The pixels (every Pillow mode read as :func:`ylg.gan.pixels.rgb8` reads it),
+        or why the file cannot be read."""
+        from ylg.gan.pixels import rgb8
+
         try:
             with Image.open(path) as image:
-                return np.asarray(image.convert("RGB"), dtype=np.uint8)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-            return None
+                return rgb8(image)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            why = str(exc).replace(f" {str(path)!r}", "").replace(str(path), "the file")
+            return " ".join(why.split()) or type(exc).__name__
 
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         self.skipped = 0
+        self.skipped_files = []
         pending: dict[tuple[int, int], list[np.ndarray]] = {}
         for path in self.files:
             pixels = self._read(path)
-            if pixels is None:
+            if isinstance(pixels, str):
                 self.skipped += 1
+                self.skipped_files.append((path, pixels))
                 continue
             group = pending.setdefault(pixels.shape[:2], [])
             group.append(pixels)
