@@ -15,6 +15,8 @@ ylg.errors.YlgError: resolution must be one of 32, 64, 128, not 48
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 import os
 import sys
 from dataclasses import dataclass, field, fields
@@ -31,6 +33,20 @@ RESOLUTIONS = (32, 64, 128)
 PRECISIONS = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda", "xla")
 CLASS_NORMS = ("table", "shared")
+#: The attention slots that are not patterns (the rows of the paper's Table 1).
+NAMED_ATTENTION = ("none", "sagan", "sagan-8h", "ylg", "ylg-noesa", "ylg-strided")
+#: Seeds are integers from 0 to SEED_MAX (they feed 64-bit torch generators after
+#: a little arithmetic, so larger values would overflow).
+SEED_MAX = 2**32 - 1
+
+
+def pattern_sha256(text: str) -> str:
+    """The SHA-256 of a pattern's TOML text, as a run stores it.
+
+    >>> pattern_sha256("")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -44,6 +60,12 @@ class TrainConfig:
     data: str = "digits"  # digits | photos | a folder of images
     resolution: int = 32
     attention: str = "ylg"  # none | sagan | sagan-8h | ylg | ylg-noesa | ylg-strided | pattern
+    # The pattern itself (its TOML text and that text's SHA-256) when ``attention`` names
+    # a pattern file or a library pattern: filled when the run starts, so the run never
+    # reads the file again (see docs/training.md, "the attention pattern").
+    attention_pattern: str = ""
+    attention_sha256: str = ""
+    verify_attention: bool = True  # refuse patterns without Full Information (--no-verify)
     attn_resolution: int = 0  # 0: 32 at 64/128 px (the paper's layer at 32x32), 16 at 32 px
     conditional: bool = True  # False trains an unconditional GAN (no labels used)
     z_dim: int = 128  # tensorflow-gan's SAGAN example (z_dim flag)
@@ -65,6 +87,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | xla
     precision: str = "auto"  # auto: bf16 autocast on CUDA with bf16 and on TPU, else fp32
+    compile: bool = False  # G and D under torch.compile (see docs/training.md)
+    channels_last: bool = False  # NHWC memory format for G, D and images (CUDA)
     num_workers: int = 0  # data loader processes (folders of images)
     log_every: int = 10
     sample_every: int = 500
@@ -86,7 +110,7 @@ class TrainConfig:
             value = getattr(self, f.name)
             if f.type == "float" and isinstance(value, int) and not isinstance(value, bool):
                 setattr(self, f.name, float(value))  # Adam betas must be floats (XLA)
-        if not self.attn_resolution:
+        if not self.attn_resolution and isinstance(self.resolution, int):
             self.attn_resolution = 16 if self.resolution == 32 else 32
 
     def _check(self) -> None:
@@ -97,6 +121,8 @@ class TrainConfig:
             want = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
             if not isinstance(value, want) or (want is int and isinstance(value, bool)):
                 raise YlgError(f"config key {f.name!r} must be {str(f.type)}, not {value!r}")
+            if want is float and not math.isfinite(value):
+                raise YlgError(f"config key {f.name!r} must be a finite number, not {value!r}")
         if self.resolution not in RESOLUTIONS:
             raise YlgError(
                 f"resolution must be one of {', '.join(map(str, RESOLUTIONS))}, "
@@ -140,10 +166,33 @@ class TrainConfig:
             raise YlgError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
         if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
             raise YlgError(f"Adam betas must be in [0, 1), not ({self.beta1}, {self.beta2})")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise YlgError("learning rates must be positive")
+        for key in ("lr_g", "lr_d"):
+            if getattr(self, key) <= 0:
+                raise YlgError(f"{key} must be a positive learning rate, not {getattr(self, key)}")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise YlgError(f"seed must be an integer from 0 to {SEED_MAX}, not {self.seed}")
+        self._check_pattern()
         if self.extra:
             raise YlgError(f"unknown config key(s): {', '.join(sorted(self.extra))}")
+
+    def _check_pattern(self) -> None:
+        if self.attention in NAMED_ATTENTION:
+            if self.attention_pattern or self.attention_sha256:
+                raise YlgError(
+                    f"attention {self.attention!r} takes no attention_pattern (it is not a "
+                    "pattern file); remove attention_pattern and attention_sha256"
+                )
+            return
+        if self.attention_sha256 and not self.attention_pattern:
+            raise YlgError("attention_sha256 is given without the attention_pattern it digests")
+        if self.attention_pattern and self.attention_sha256:
+            actual = pattern_sha256(self.attention_pattern)
+            if actual != self.attention_sha256:
+                raise YlgError(
+                    f"attention_pattern does not match attention_sha256 ({actual[:12]}... "
+                    f"!= {self.attention_sha256[:12]}...): was the pattern text edited? "
+                    "Remove attention_sha256 to use the text as it is"
+                )
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -180,6 +229,9 @@ class TrainConfig:
         data.update({k: v for k, v in changes.items() if v is not None})
         if "resolution" in changes and "attn_resolution" not in changes:
             data["attn_resolution"] = 0
+        if changes.get("attention") is not None and "attention_pattern" not in changes:
+            # an attention named again: its pattern is read again from where it names
+            data["attention_pattern"] = data["attention_sha256"] = ""
         return TrainConfig(**data)
 
     @classmethod

@@ -27,7 +27,11 @@ from typing import Any
 from torch import nn
 
 from ylg.errors import YlgError
+from ylg.gan.config import NAMED_ATTENTION
 from ylg.gan.models import AttentionFactory
+
+#: What the trainer's command line calls the switch that skips the Full Information check.
+NO_VERIFY_FLAG = "--no-verify"
 
 NAMED_SLOTS = {
     "none": "no attention",
@@ -54,9 +58,56 @@ def _ylg_kwargs(slot: str) -> dict[str, Any]:
     return {"pattern": slot}
 
 
-def attention_factory(slot: str, *, paper_compat: bool = False) -> AttentionFactory:
+def slot_pattern(slot: str, text: str = "") -> Any:
+    """The :class:`~ylg.patterns.Pattern` of a pattern slot: from its stored TOML ``text``
+    when given (a run's own copy), else read from the library name or file ``slot``.
+
+    >>> slot_pattern("axial").steps
+    ('qi == ki', 'qj == kj')
+    >>> slot_pattern("my.toml", 'name = "p"\\nsteps = ["k == q"]').name
+    'p'
+    """
+    from ylg.patterns import Pattern, load_pattern
+
+    if text:
+        return Pattern.from_toml(text, origin=f"the run's copy of pattern {slot}")
+    try:
+        return load_pattern(slot)
+    except YlgError as exc:
+        names = ", ".join(NAMED_SLOTS)
+        raise YlgError(f"attention {slot!r}: not one of {names}, and {exc}") from None
+
+
+def pattern_text(slot: str) -> str:
+    """The TOML text a run stores for a pattern slot: a file's own text, or the
+    library pattern written out. Named slots (``ylg``, ``sagan``, ...) have none.
+
+    >>> pattern_text("ylg"), pattern_text("axial").splitlines()[0]
+    ('', 'name = "axial"')
+    """
+    import os
+    from pathlib import Path
+
+    if slot in NAMED_ATTENTION:
+        return ""
+    pattern = slot_pattern(slot)  # checks the slot, and the file's contents
+    path = Path(os.path.expanduser(slot))
+    if slot.endswith(".toml") or (path.suffix == "" and path.is_file()):
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # pragma: no cover - read just above
+            raise YlgError(f"cannot read pattern file {slot}: {exc}") from None
+    return str(pattern.to_toml())
+
+
+def attention_factory(
+    slot: str, *, paper_compat: bool = False, pattern: str = "", verify: bool = True
+) -> AttentionFactory:
     """A function ``channels -> attention layer`` for the slot name (or pattern).
 
+    ``pattern``: the TOML text of the slot's pattern (a run's own copy); the file or
+    library name ``slot`` is read only without it. ``verify``: refuse a pattern without
+    Full Information (the advice in the refusal names ``ylg train --no-verify``).
     The pattern is checked here, once, so a bad name fails before any model is built.
     """
     if slot == "none":
@@ -70,13 +121,23 @@ def attention_factory(slot: str, *, paper_compat: bool = False) -> AttentionFact
         )
     kwargs = _ylg_kwargs(slot)
     if slot not in NAMED_SLOTS:
-        from ylg.patterns import load_pattern
+        kwargs["pattern"] = slot_pattern(slot, pattern)
 
+    def build(channels: int) -> nn.Module:
         try:
-            kwargs["pattern"] = load_pattern(slot)
+            return YLGAttention2d(
+                channels,
+                num_heads=8,
+                key_pool=2,
+                paper_compat=paper_compat,
+                verify=verify,
+                **kwargs,
+            )
         except YlgError as exc:
-            names = ", ".join(NAMED_SLOTS)
-            raise YlgError(f"attention {slot!r}: not one of {names}, and {exc}") from None
-    return lambda channels: YLGAttention2d(
-        channels, num_heads=8, key_pool=2, paper_compat=paper_compat, **kwargs
-    )
+            message = str(exc)
+            if "verify=False" not in message:
+                raise
+            advice = f"pass {NO_VERIFY_FLAG} to ylg train (verify_attention = false in a config)"
+            raise YlgError(message.replace("pass verify=False", advice)) from None
+
+    return build

@@ -15,8 +15,8 @@ resumed computes the same losses as one that never stopped (on the CPU, bit for 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
 from ylg import __version__
 from ylg.errors import YlgError
@@ -38,13 +37,14 @@ from ylg.gan.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from ylg.gan.config import TrainConfig
+from ylg.gan.config import TrainConfig, load_config, pattern_sha256
 from ylg.gan.data import batches, load_dataset
 from ylg.gan.devices import Runtime
 from ylg.gan.models import Discriminator, Generator, attention_layers
 from ylg.gan.monitor import JsonlLog, TensorBoard
 from ylg.gan.sampling import EMA, image_grid, latents, save_png
-from ylg.gan.slots import attention_factory
+from ylg.gan.slots import attention_factory, pattern_text, slot_pattern
+from ylg.progress import progress
 
 CHECKPOINT_FORMAT = "ylg-gan-checkpoint"
 # Keys a resumed run may change; every other key must match the checkpoint's run.
@@ -53,6 +53,8 @@ RUNTIME_KEYS = frozenset(
         "steps",
         "device",
         "precision",
+        "compile",
+        "channels_last",
         "num_workers",
         "log_every",
         "sample_every",
@@ -61,13 +63,19 @@ RUNTIME_KEYS = frozenset(
         "tensorboard",
         "sample_count",
         "notes",
+        "verify_attention",
     }
 )
 
 
 def build_models(cfg: TrainConfig, num_classes: int) -> tuple[Generator, Discriminator]:
     """G and D for a config, on the CPU (``num_classes = 0``: unconditional)."""
-    factory = attention_factory(cfg.attention, paper_compat=cfg.paper_compat)
+    factory = attention_factory(
+        cfg.attention,
+        paper_compat=cfg.paper_compat,
+        pattern=cfg.attention_pattern,
+        verify=cfg.verify_attention,
+    )
     shared = cfg.shared_dim if cfg.class_norm == "shared" else 0
     g = Generator(
         cfg.resolution, cfg.z_dim, cfg.g_channels, num_classes, factory, cfg.attn_resolution, shared
@@ -112,17 +120,66 @@ class TrainResult:
     rank: int = 0
 
 
+def toml_string(text: str) -> str:
+    """``text`` as a TOML string: a basic string, or a multi-line one when it has
+    several lines (a pattern file), escaped so that any text reads back unchanged.
+
+    >>> print(toml_string('a "b"'))
+    "a \\"b\\""
+    >>> toml_string("two\\nlines").splitlines()[1:]
+    ['two', 'lines\"\"\"']
+    """
+    multi = "\n" in text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"' and (not multi or out[-2:] == ['"', '"']):
+            out.append('\\"')
+        elif (ch == "\n" and multi) or ch == "\t":
+            out.append(ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        elif 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
+            raise YlgError(f"cannot write the text {text[:40]!r} as TOML (lone surrogate)")
+        else:
+            out.append(ch)
+    body = "".join(out)
+    return f'"""\n{body}"""' if multi else f'"{body}"'
+
+
 def config_toml(cfg: TrainConfig) -> str:
-    """The config as a TOML file that ``--config`` reads back."""
-    lines = []
+    """The config as a TOML file that ``--config`` reads back (the pattern text last).
+
+    >>> text = 'name = "a"\\nsteps = ["k == q"]\\n'
+    >>> cfg = TrainConfig(attention="axial", attention_pattern=text)
+    >>> from ylg.gan.config import tomllib
+    >>> TrainConfig.from_dict(tomllib.loads(config_toml(cfg))) == cfg
+    True
+    """
+    lines, last = [], []
     for key, value in cfg.to_dict().items():
         if isinstance(value, bool):
             lines.append(f"{key} = {str(value).lower()}")
         elif isinstance(value, (int, float)):
             lines.append(f"{key} = {value!r}")
         else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
+            (last if "\n" in value else lines).append(f"{key} = {toml_string(value)}")
+    return "\n".join(lines + last) + "\n"
+
+
+def with_pattern(cfg: TrainConfig) -> TrainConfig:
+    """The config holding its attention pattern: the TOML text of the pattern file or
+    library pattern it names, and that text's SHA-256 (read now, never again).
+
+    >>> with_pattern(TrainConfig(attention="axial")).attention_pattern.splitlines()[0]
+    'name = "axial"'
+    """
+    text = cfg.attention_pattern or pattern_text(cfg.attention)
+    if not text:
+        return cfg
+    return cfg.replace(attention_pattern=text, attention_sha256=pattern_sha256(text))
 
 
 class Trainer:
@@ -142,7 +199,7 @@ class Trainer:
         overrides = overrides or {}
         state = self._resume_state() if resume else None
         if state is not None:
-            cfg = _resumed_config(state["config"], cfg, overrides)
+            cfg = _resumed_config(state["config"], cfg, overrides, self.run_dir)
         elif cfg is None:
             raise YlgError(f"nothing to resume in {self.run_dir}; give --preset or --config")
         elif latest_checkpoint(self.run_dir) is not None:
@@ -151,7 +208,7 @@ class Trainer:
                 "or choose another --out"
             )
         else:
-            cfg = cfg.replace(**overrides)
+            cfg = with_pattern(cfg.replace(**overrides))
         self.cfg = cfg
         self.rt = Runtime.create(cfg.device, cfg.precision)
         self.micro = cfg.micro_batch(self.rt.world)
@@ -169,6 +226,8 @@ class Trainer:
             self._load_models(state)
         for model in (self.g, self.d, self.ema.model):
             model.to(self.rt.device)
+            if cfg.channels_last:
+                model.to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
         if state is not None:
@@ -208,10 +267,16 @@ class Trainer:
         self.rt.set_rng_state(mine["device"])
 
     def _wrap(self, model: nn.Module) -> nn.Module:
-        if self.rt.world == 1:
-            return model
-        ids = [self.rt.device.index] if self.rt.kind == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
+        """The module a training step calls: DDP over many processes (NCCL on CUDA,
+        gloo on the CPU: the same code), then ``torch.compile`` when asked. Checkpoints
+        always hold the plain modules' weights, so they load anywhere."""
+        wrapped: nn.Module = model
+        if self.rt.world > 1:
+            ids = [self.rt.device.index] if self.rt.kind == "cuda" else None
+            wrapped = DistributedDataParallel(model, device_ids=ids)
+        if self.cfg.compile:
+            wrapped = torch.compile(wrapped)  # type: ignore[assignment]
+        return wrapped
 
     # -- one step ----------------------------------------------------------------------
     def _fake_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -234,11 +299,13 @@ class Trainer:
             images, labels, skipped = next(stream)
             self.skipped.update(skipped)
             x = images.to(self.rt.device).float() / 127.5 - 1.0
+            if self.cfg.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             y = labels.to(self.rt.device) if self.num_classes else None
             z, yf = self._fake_inputs()
             with self._sync_context(self.d_train, i == acc - 1), self.rt.autocast():
                 with torch.no_grad():
-                    fake = self.g(z, yf)
+                    fake = self.g_train(z, yf)
                 both_y = torch.cat([y, yf]) if self.num_classes else None
                 logits = self.d_train(torch.cat([x, fake.to(x.dtype)]), both_y).float()
                 real_loss, fake_loss = hinge_d(logits[: self.micro], logits[self.micro :])
@@ -329,6 +396,22 @@ class Trainer:
         self.rt.barrier()
         return path
 
+    def _check_finite(self, d_losses: dict[str, torch.Tensor], g_loss: torch.Tensor) -> None:
+        """Stop a diverged run before it logs or checkpoints non-finite values
+        (collective: every process calls it at the same steps)."""
+        named = {**d_losses, "loss_g": g_loss}
+        values = torch.stack([v.detach().float().reshape(()) for v in named.values()])
+        finite = torch.isfinite(values)
+        if float(self.rt.mean(finite.all().float())) == 1.0:
+            return
+        bad = [k for k, ok in zip(named, finite.tolist(), strict=True) if not ok] or ["a loss"]
+        last = latest_checkpoint(self.run_dir)
+        kept = f"the last checkpoint, {last}, is untouched" if last else "no checkpoint was written"
+        raise YlgError(
+            f"training diverged at step {self.step}: {', '.join(bad)} became non-finite "
+            f"(lr_g {self.cfg.lr_g:g}, lr_d {self.cfg.lr_d:g}); {kept}; try lower learning rates"
+        )
+
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> TrainResult:
         """Train to ``cfg.steps``; checkpoint every ``checkpoint_every`` steps and at the end."""
@@ -350,7 +433,7 @@ class Trainer:
             import torch_xla.distributed.parallel_loader as pl
 
             stream = iter(pl.MpDeviceLoader(loader, rt.device))
-        bar = tqdm(
+        bar = progress(
             total=cfg.steps,
             initial=self.step,
             disable=not (self.progress and rt.main),
@@ -372,6 +455,11 @@ class Trainer:
                 self.ema.update(self.g, self.step)
                 rt.sync()
                 bar.update(1)
+                if self.step == cfg.steps or 0 in (
+                    self.step % cfg.log_every,
+                    self.step % cfg.checkpoint_every,
+                ):
+                    self._check_finite(d_losses, g_loss)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     values = {k: float(rt.mean(v)) for k, v in d_losses.items()}
                     values["loss_d"] = values["loss_d_real"] + values["loss_d_fake"]
@@ -424,16 +512,107 @@ class Trainer:
         self.rt.close()
 
 
-def _resumed_config(
-    saved: dict[str, Any], cfg: TrainConfig | None, overrides: dict[str, Any]
-) -> TrainConfig:
-    """The checkpoint's config with the runtime keys the user changed."""
-    base = TrainConfig.from_dict(saved)
-    wanted = (cfg or base).replace(**overrides)
-    changed = {k: v for k, v in wanted.to_dict().items() if v != getattr(base, k)}
+def _run_file_config(run_dir: Path, base: TrainConfig) -> TrainConfig:
+    """The run's ``config.toml`` as the user left it: the checkpoint's config with the
+    runtime keys edited there applied; an edit of any other key is refused, named."""
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        return base
+    try:
+        edited = load_config(path)
+    except YlgError as exc:
+        raise YlgError(
+            f"{exc} (the run's config.toml: fix it, or delete it to resume with the "
+            "checkpoint's config)"
+        ) from None
+    changed = _changes(base, _same_pattern(base, edited))
     fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
     if fixed:
-        detail = ", ".join(f"{k} ({getattr(base, k)!r} -> {changed[k]!r})" for k in fixed)
+        raise YlgError(
+            f"{path} was edited: {_describe_changes(base, changed, fixed)} cannot change when "
+            "resuming; undo the edit, or start a new run (--out) with this config"
+        )
+    return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
+
+
+def _changes(base: TrainConfig, other: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in other.to_dict().items() if v != getattr(base, k)}
+
+
+def _describe_changes(base: TrainConfig, changed: dict[str, Any], keys: list[str]) -> str:
+    def show(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    return ", ".join(f"{k} ({show(getattr(base, k))} -> {show(changed[k])})" for k in keys)
+
+
+#: The parts of a pattern that shape its masks (the rest is description).
+PATTERN_FIELDS = ("steps", "order", "stride", "nonsquare")
+
+
+def _same_pattern(base: TrainConfig, wanted: TrainConfig) -> TrainConfig:
+    """``wanted`` with the run's own pattern, when it names the run's pattern again.
+
+    A named pattern is read again (its file, if it is still there) and compared with the
+    run's copy: a change in what shapes the masks is refused, naming what changed;
+    anything else (comments, description, a missing file) keeps the run's copy.
+    """
+    if wanted.attention != base.attention or not base.attention_pattern:
+        return wanted
+    if wanted.attention_pattern == base.attention_pattern:
+        return wanted
+    if not wanted.attention_pattern:
+        try:
+            text = pattern_text(wanted.attention)
+        except YlgError:  # the file is gone or unreadable: the run has its own copy
+            text = ""
+    else:
+        text = wanted.attention_pattern
+    keep = {"attention_pattern": base.attention_pattern, "attention_sha256": base.attention_sha256}
+    if not text or text == base.attention_pattern:
+        return wanted.replace(**keep)
+    old = slot_pattern(base.attention, base.attention_pattern)
+    new = slot_pattern(wanted.attention, text)
+    diffs = []
+    for key in PATTERN_FIELDS:
+        a, b = getattr(old, key), getattr(new, key)
+        if key == "steps" and a != b:
+            for i in range(max(len(a), len(b))):
+                sa = a[i] if i < len(a) else "(none)"
+                sb = b[i] if i < len(b) else "(none)"
+                if sa != sb:
+                    diffs.append(f"step {i + 1}: {sa!r} -> {sb!r}")
+        elif a != b:
+            diffs.append(f"{key}: {a!r} -> {b!r}")
+    if diffs:
+        raise YlgError(
+            f"the pattern {base.attention} has changed since the run started "
+            f"({'; '.join(diffs)}); the run keeps its own copy (sha256 "
+            f"{base.attention_sha256[:12]}...): resume without naming the attention, or "
+            "start a new run (--out)"
+        )
+    return wanted.replace(**keep)
+
+
+def _resumed_config(
+    saved: dict[str, Any],
+    cfg: TrainConfig | None,
+    overrides: dict[str, Any],
+    run_dir: Path | None = None,
+) -> TrainConfig:
+    """The checkpoint's config with the runtime keys the user changed: in the run's
+    ``config.toml``, then in ``cfg`` (a --config or --preset) and the flags."""
+    base = TrainConfig.from_dict(saved)
+    if not base.attention_pattern:  # a run from before runs held their pattern
+        with contextlib.suppress(YlgError):  # else building the models says what is missing
+            base = with_pattern(base)
+    start = _run_file_config(run_dir, base) if run_dir is not None else base
+    wanted = _same_pattern(base, (cfg or start).replace(**overrides))
+    changed = _changes(base, wanted)
+    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+    if fixed:
+        detail = _describe_changes(base, changed, fixed)
         raise YlgError(f"cannot change {detail} when resuming; start a new run (--out) instead")
     return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
 

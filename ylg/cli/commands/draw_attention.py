@@ -13,6 +13,7 @@ import click
 
 from ylg.cli.commands.draw import draw, output_option, write_figure
 from ylg.cli.commands.invert import inversion_options, pick_device
+from ylg.cli.params import SEED
 from ylg.errors import YlgError
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _from_image(
     help="A real image: the discriminator looks at it, or (--layer generator) it is "
     "inverted first with the ylg method.",
 )
-@click.option("--seed", type=int, default=None, help="Generate the image from this seed.")
+@click.option("--seed", type=SEED, default=None, help="Generate the image from this seed.")
 @click.option(
     "--inversion",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

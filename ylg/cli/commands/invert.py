@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ylg.cli.params import POSITIVE, SEED, FiniteFloat
+
 #: The methods of :data:`ylg.gan.invert.losses.METHODS`, named here so that listing
 #: the commands does not import torch.
 METHOD_CHOICES = ("ylg", "pixel", "dfeat")
@@ -54,12 +56,10 @@ def inversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Most optimisation steps (the paper: at most 1500).",
         ),
-        click.option(
-            "--lr", type=click.FloatRange(min=0, min_open=True), default=0.05, show_default=True
-        ),
+        click.option("--lr", type=POSITIVE, default=0.05, show_default=True),
         click.option(
             "--truncation",
-            type=click.FloatRange(min=0, min_open=True),
+            type=POSITIVE,
             default=2.0,
             show_default=True,
             help="Starting latents are a normal truncated here (entries beyond resampled).",
@@ -123,7 +123,7 @@ def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
 )
 @click.option(
     "--lookahead-alpha",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=FiniteFloat(0.0, open_low=True, high=1.0),
     default=0.5,
     show_default=True,
     help="Lookahead: how far the slow weights move towards the fast ones.",
@@ -135,7 +135,7 @@ def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
     show_default=True,
     help="Stop once no seed improved by 0.1% for this many steps (0: run all steps).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the start latents.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the start latents.")
 @click.option(
     "--query",
     "-q",

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ylg.cli.params import POSITIVE, SEED
+
 
 @click.command("sample")
 @click.option(
@@ -31,12 +33,14 @@ import click
 )
 @click.option(
     "--truncation",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE,
     default=None,
-    help="Truncation trick: resample latent entries beyond this magnitude "
-    "(the paper used 2 for inversion).",
+    help="Truncation trick: latent entries from the normal truncated to this magnitude "
+    "(a positive number; the paper used 2 for inversion).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latents.")
+@click.option(
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of the latents (0 to 2^32-1)."
+)
 @click.option("--raw", is_flag=True, help="Use the trained G instead of its EMA.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option(

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ylg.cli.params import SEED
 from ylg.gan.config import DEVICES, PRECISIONS, TrainConfig, load_config
 from ylg.gan.presets import PRESETS, preset
 
@@ -59,7 +60,28 @@ def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:
     default=None,
     help="auto: bf16 autocast on CUDA (with bf16) and TPU, fp32 elsewhere.",
 )
-@click.option("--seed", type=int, default=None, help="Seed of weights, latents and data order.")
+@click.option(
+    "--compile/--no-compile",
+    "compile",
+    default=None,
+    help="Run G and D under torch.compile (off by default; see docs/training.md).",
+)
+@click.option(
+    "--channels-last/--no-channels-last",
+    "channels_last",
+    default=None,
+    help="NHWC memory format for G, D and images (for CUDA tensor cores).",
+)
+@click.option(
+    "--seed", type=SEED, default=None, help="Seed of weights, latents and data order (0 to 2^32-1)."
+)
+@click.option(
+    "--verify/--no-verify",
+    "verify_attention",
+    default=None,
+    help="Refuse an attention pattern without Full Information (the default); "
+    "--no-verify trains with it anyway.",
+)
 @click.option(
     "--num-workers",
     type=click.IntRange(min=0),
