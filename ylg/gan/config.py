@@ -95,6 +95,8 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     sample_count: int = 64  # images in each sample grid
+    eval_every: int = 0  # measure quality (KID; digits: recognisability) every N steps; 0: never
+    eval_count: int = 500  # samples (and real images) per quality measurement
     tensorboard: bool = True
     paper_compat: bool = False  # the authors' attention details (see ylg.attention)
     name: str = "custom"
@@ -162,6 +164,10 @@ class TrainConfig:
                 raise YlgError(f"{key} must be a positive multiple of 8, not {getattr(self, key)}")
         if self.num_workers < 0 or self.ema_start < 0:
             raise YlgError("num_workers and ema_start must not be negative")
+        if self.eval_every < 0:
+            raise YlgError(f"eval_every must not be negative (0: never), not {self.eval_every}")
+        if self.eval_count < 10:
+            raise YlgError(f"eval_count must be at least 10, not {self.eval_count}")
         if not (0.0 <= self.ema_decay < 1.0):
             raise YlgError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
         if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,13 @@ from ylg.gan.checkpoint import (
     save_checkpoint,
 )
 from ylg.gan.config import TrainConfig, load_config, pattern_sha256
+from ylg.gan.curves import plot_curves
 from ylg.gan.data import batches, load_dataset
 from ylg.gan.devices import Runtime
 from ylg.gan.models import Discriminator, Generator, attention_layers
 from ylg.gan.monitor import JsonlLog, TensorBoard
-from ylg.gan.sampling import EMA, image_grid, latents, save_png
+from ylg.gan.quality import QualityJudge
+from ylg.gan.sampling import EMA, class_rows, image_grid, latents, save_png
 from ylg.gan.slots import attention_factory, pattern_text, slot_pattern
 from ylg.progress import progress
 
@@ -62,6 +64,8 @@ RUNTIME_KEYS = frozenset(
         "keep_checkpoints",
         "tensorboard",
         "sample_count",
+        "eval_every",
+        "eval_count",
         "notes",
         "verify_attention",
     }
@@ -118,6 +122,7 @@ class TrainResult:
     digest: str = ""
     resumed_from: Path | None = None
     rank: int = 0
+    quality: dict[str, float] = field(default_factory=dict)  # the last eval_every measurement
 
 
 def toml_string(text: str) -> str:
@@ -219,6 +224,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.g, self.d = build_models(cfg, self.num_classes)
         self.ema = EMA(self.g, cfg.ema_decay, cfg.ema_start)
+        self.judge: QualityJudge | None = None
         self.noise = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 7919 * self.rt.rank + 1)
         self.step = 0
         self.skipped: set[int] = set()
@@ -338,21 +344,41 @@ class Trainer:
                 out[f"gamma/{tag}.{name}"] = float(layer.gamma.detach().float().cpu())
         return out
 
-    def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
+        """Fixed latents for the sample grids; a conditional model gets one row per class."""
+        y, columns = None, None
+        count = self.cfg.sample_count
+        if self.num_classes:
+            y, columns = class_rows(self.num_classes, count)
+            count = len(y)
         gen = torch.Generator().manual_seed(self.cfg.seed + 2020)
-        z = latents(self.cfg.sample_count, self.cfg.z_dim, gen)
-        y = torch.arange(self.cfg.sample_count) % self.num_classes if self.num_classes else None
-        return z, y
+        return latents(count, self.cfg.z_dim, gen), y, columns
 
     @torch.no_grad()
-    def write_samples(self, tb: TensorBoard | None) -> Path:
-        """A grid from the EMA generator on fixed latents, as ``samples/step-N.png``."""
-        z, y = self._sample_inputs()
+    def _generate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Images of the EMA generator, on the CPU, computed in micro-batches."""
         images = []
         for i in range(0, len(z), self.micro):
             yi = y[i : i + self.micro].to(self.rt.device) if y is not None else None
             images.append(self.ema.model(z[i : i + self.micro].to(self.rt.device), yi).cpu())
-        grid = image_grid(torch.cat(images))
+        return torch.cat(images)
+
+    def evaluate(self) -> dict[str, float]:
+        """The EMA generator's quality now (:mod:`ylg.gan.quality`): ``kid`` against real
+        training images and, for digits, ``digits_recognised``, on ``eval_count`` samples
+        at default truncation, classes cycling."""
+        if self.judge is None:
+            self.judge = QualityJudge.for_data(self.data, self.cfg.data, self.cfg.eval_count)
+        gen = torch.Generator().manual_seed(self.cfg.seed + 4040)
+        z = latents(self.cfg.eval_count, self.cfg.z_dim, gen)
+        y = torch.arange(self.cfg.eval_count) % self.num_classes if self.num_classes else None
+        return self.judge.score(self._generate(z, y), y)
+
+    @torch.no_grad()
+    def write_samples(self, tb: TensorBoard | None) -> Path:
+        """A grid from the EMA generator on fixed latents, as ``samples/step-N.png``."""
+        z, y, columns = self._sample_inputs()
+        grid = image_grid(self._generate(z, y), columns)
         folder = self.run_dir / "samples"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step-{self.step:08d}.png"
@@ -442,6 +468,7 @@ class Trainer:
             dynamic_ncols=True,
         )
         losses: dict[str, float] = {}
+        quality: dict[str, float] = {}
         ckpt_path = sample_path = None
         last_time, last_step = time.perf_counter(), self.step
         self.g.train()
@@ -475,6 +502,17 @@ class Trainer:
                         if tb is not None:
                             tb.scalars(self.step, values)
                         bar.set_postfix(d=f"{values['loss_d']:.3f}", g=f"{values['loss_g']:.3f}")
+                if (
+                    rt.main
+                    and cfg.eval_every
+                    and (self.step % cfg.eval_every == 0 or self.step == cfg.steps)
+                ):
+                    started = time.perf_counter()
+                    quality = self.evaluate()
+                    last_time += time.perf_counter() - started  # step_time leaves it out
+                    log.write(self.step, quality)
+                    if tb is not None:
+                        tb.scalars(self.step, quality)
                 if rt.main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
                     sample_path = self.write_samples(tb)
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
@@ -484,6 +522,8 @@ class Trainer:
             bar.close()
             if tb is not None:
                 tb.close()
+        if rt.main:
+            plot_curves(self.run_dir / "log.jsonl", self.run_dir / "curves.png")
         if ckpt_path is None and rt.main:
             ckpt_path = latest_checkpoint(self.run_dir)
         return TrainResult(
@@ -496,6 +536,7 @@ class Trainer:
             digest,
             self.resumed_from,
             rt.rank,
+            quality,
         )
 
     def _agreed_digest(self) -> str:

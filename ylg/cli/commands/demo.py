@@ -12,6 +12,7 @@ import click
 
 from ylg.cli.commands.export import default_npz_name
 from ylg.cli.commands.patterns import describe_masks
+from ylg.cli.commands.train import quality_line
 from ylg.fileio import write_atomic
 from ylg.patterns import library
 
@@ -63,10 +64,14 @@ def _figures_part(out: Path, grid: str) -> None:
     save_figure(draw_query(patterns["rtl"].on("16x16"), (6, 7)), figures / "rtl-query.png")
 
 
-def _training_part(out: Path, steps: int | None) -> Path:
-    from ylg.gan.generate import load_generator, sample_images
+def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]]:
+    """Train (or resume) the digits preset; a grid with one row per digit, and its quality."""
+    import torch
+
+    from ylg.gan.generate import load_generator
     from ylg.gan.presets import preset
-    from ylg.gan.sampling import image_grid, save_png
+    from ylg.gan.quality import generator_quality
+    from ylg.gan.sampling import class_rows, image_grid, latents, save_png
     from ylg.gan.trainer import train
 
     cfg = preset("digits")
@@ -75,10 +80,14 @@ def _training_part(out: Path, steps: int | None) -> Path:
     result = train(cfg, out / "train", resume=True, progress=True)
     if result.checkpoint is None:
         raise click.ClickException("training wrote no checkpoint")
-    grid = image_grid(sample_images(load_generator(result.checkpoint), 64))
+    loaded = load_generator(result.checkpoint)
+    labels, columns = class_rows(loaded.num_classes, 100)
+    z = latents(len(labels), loaded.config.z_dim, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        images = loaded.model(z, labels)
     path = out / "samples.png"
-    save_png(path, grid)
-    return path
+    save_png(path, image_grid(images, columns))
+    return path, generator_quality(loaded)
 
 
 @click.command("demo")
@@ -120,8 +129,9 @@ def demo(out: Path, grid: str, train_steps: int | None) -> None:
     _figures_part(out, grid)
     if train_steps != 0:
         click.echo("\nTraining a small YLG-SAGAN on scikit-learn's digits (32 px) ...")
-        samples = _training_part(out, train_steps)
-        click.echo(f"sample grid: {samples}")
+        samples, quality = _training_part(out, train_steps)
+        click.echo(f"sample grid: {samples} (one row per digit, 0 to 9)")
+        click.echo(f"quality: {quality_line(quality)}")
     click.echo(f"\nEverything is in {out.resolve()}")
 
 

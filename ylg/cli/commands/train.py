@@ -95,6 +95,14 @@ def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:
     help="Steps between checkpoints (one is always written at the end).",
 )
 @click.option(
+    "--eval-every",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Measure quality every N steps and at the end (KID; digits: the share an SVM "
+    "recognises), into log.jsonl, TensorBoard and curves.png; 0: never.",
+)
+@click.option(
     "--out",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
@@ -118,6 +126,7 @@ def train(
     """Train SAGAN or YLG-SAGAN; checkpoints, samples and logs go to the run folder.
 
     The run folder holds config.toml, log.jsonl (every logged value), samples/*.png,
+    curves.png (losses and quality against steps),
     checkpoints/step-N.ckpt and tb/ (tensorboard --logdir RUN/tb). Many GPUs: start it
     with torchrun (torchrun --nproc_per_node 8 -m ylg train ...).
 
@@ -150,10 +159,29 @@ def train(
         click.echo(f"skipped {result.skipped_images} unreadable image(s)")
     if result.samples is not None:
         click.echo(f"samples: {result.samples}")
+    if result.quality:
+        click.echo(f"quality: {quality_line(result.quality)}")
     if result.checkpoint is not None:
         click.echo(f"checkpoint: {result.checkpoint}")
     click.echo(f"weights digest: {result.digest}")
     click.echo(f"run folder: {result.run_dir.resolve()}")
+
+
+def quality_line(quality: dict[str, float]) -> str:
+    """A measurement of :mod:`ylg.gan.quality` in words.
+
+    >>> quality_line({"kid": 0.01234, "digits_recognised": 0.9312})
+    '93.1% of samples recognised as their digit by an SVM (real digits: ~100%), KID 0.0123'
+    """
+    parts = []
+    if "digits_recognised" in quality:
+        parts.append(
+            f"{quality['digits_recognised']:.1%} of samples recognised as their digit "
+            "by an SVM (real digits: ~100%)"
+        )
+    if "kid" in quality:
+        parts.append(f"KID {quality['kid']:.4f}")
+    return ", ".join(parts)
 
 
 COMMANDS = [train]
