@@ -185,8 +185,9 @@ def test_verify_defaults_are_those_of_k_flow() -> None:
     from ylg.cli.commands import verify
     from ylg.ifg import kflow
 
-    assert (verify.DEFAULT_SAMPLES, verify.DEFAULT_SEED, verify.MAX_SEED) == (
+    assert (verify.DEFAULT_SAMPLES, verify.MAX_SAMPLES, verify.DEFAULT_SEED, verify.MAX_SEED) == (
         kflow.DEFAULT_SAMPLES,
+        kflow.MAX_SAMPLES,
         kflow.DEFAULT_SEED,
         kflow.MAX_SEED,
     )

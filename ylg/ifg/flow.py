@@ -101,6 +101,11 @@ class FlowNetwork:
     """
 
     def __init__(self, masks: Masks) -> None:
+        if not isinstance(masks, Masks):
+            raise YlgError(
+                'expected masks (a pattern laid on a grid: pattern.on("16x16")),'
+                f" not {type(masks).__name__}"
+            )
         if max(masks.nq, masks.nk) > MAX_FLOW_TOKENS:
             raise YlgError(
                 f"max flow works on layers of at most {MAX_FLOW_TOKENS} tokens (256x256);"

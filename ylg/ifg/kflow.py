@@ -34,7 +34,7 @@ from tqdm import tqdm
 from ylg.errors import YlgError
 from ylg.ifg.flow import FlowNetwork, Token
 from ylg.ifg.layers import layer_grids, step_matrices
-from ylg.ifg.reach import full_information
+from ylg.ifg.reach import check_arguments, full_information
 from ylg.patterns import Grid, Masks
 
 #: Largest estimated work (cut sets x input sets x outputs x inputs) of an automatic
@@ -43,6 +43,8 @@ EXACT_BUDGET = 2 * 10**8
 #: Largest estimated work of an exact check even when asked for one.
 EXACT_LIMIT = 100 * EXACT_BUDGET
 DEFAULT_SAMPLES = 200
+#: Most samples one sampled check runs (each is a max flow; a million take hours already).
+MAX_SAMPLES = 10**6
 DEFAULT_SEED = 0
 #: Largest sampling seed (numpy's generators take any non-negative integer; this keeps
 #: seeds to what a JSON reader and every other ylg command accept).
@@ -144,12 +146,17 @@ def k_flow(
     >>> r.holds, r.exact, r.min_flow
     (False, True, 1)
     """
+    check_arguments(masks, examples)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise YlgError(f"k must be a positive integer, got {k!r}")
     if k > min(masks.nk, masks.nq):
         raise YlgError(f"k = {k} is more than the {min(masks.nk, masks.nq)} tokens of a layer")
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise YlgError(f"the number of samples must be a positive integer, got {samples!r}")
+    if (
+        isinstance(samples, bool)
+        or not isinstance(samples, (int, np.integer))
+        or not 1 <= samples <= MAX_SAMPLES
+    ):
+        raise YlgError(f"the number of samples must be from 1 to {MAX_SAMPLES}, got {samples!r}")
     if (
         isinstance(seed, bool)
         or not isinstance(seed, (int, np.integer))

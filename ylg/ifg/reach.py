@@ -83,6 +83,23 @@ class Reach:
         return found
 
 
+def check_arguments(masks: object, examples: object = 0) -> None:
+    """Refuse, with a :class:`YlgError`, what is not a :class:`Masks` or an example count.
+
+    >>> check_arguments("ltr")
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: expected masks (a pattern laid on a grid: pattern.on("16x16")), not str
+    """
+    if not isinstance(masks, Masks):
+        raise YlgError(
+            'expected masks (a pattern laid on a grid: pattern.on("16x16")),'
+            f" not {type(masks).__name__}"
+        )
+    if isinstance(examples, bool) or not isinstance(examples, (int, np.integer)) or examples < 0:
+        raise YlgError(f"examples must be a non-negative integer, got {examples!r}")
+
+
 def check_size(masks: Masks) -> None:
     """Refuse, before any work, a layout whose reachability bits would not fit in half
     the memory (a 256x256 grid needs 1.5 GiB; 512x512 would need 24 GiB)."""
@@ -190,6 +207,7 @@ def full_information(masks: Masks, *, examples: int = 5, progress: bool = False)
     >>> fi.holds, fi.missing, fi.pairs
     (True, 0, 262144)
     """
+    check_arguments(masks, examples)
     start = time.perf_counter()
     check_size(masks)
     reach = reach_matrices(step_matrices(masks), progress=progress)

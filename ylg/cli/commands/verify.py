@@ -12,6 +12,7 @@ from ylg.patterns import Grid, Pattern
 # The same as ylg.ifg.kflow's (a test checks): importing it here would load scipy and
 # networkx whenever any ylg command starts.
 DEFAULT_SAMPLES = 200
+MAX_SAMPLES = 10**6
 DEFAULT_SEED = 0
 MAX_SEED = 2**63 - 1
 
@@ -35,7 +36,7 @@ MAX_SEED = 2**63 - 1
 )
 @click.option(
     "--samples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SAMPLES),
     default=DEFAULT_SAMPLES,
     show_default=True,
     help="Random pairs of k-sets the sampled check tries.",
