@@ -45,12 +45,13 @@ def test_light_commands_import_nothing_heavy(args: list[str]) -> None:
 
 
 def test_help_starts_quickly() -> None:
-    """Best of three: the import work alone is about 0.25 s on a quiet 2-core machine;
-    the bound leaves room for a test run sharing the cores."""
+    """Best of three: about 0.25 s on a quiet 2-core machine (0.7 s before the heavy
+    imports moved into the commands); the bound leaves room for a loaded test machine,
+    the import test above is the precise guard."""
     times = []
     for _ in range(3):
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "ylg", "--help"], capture_output=True)
         times.append(time.perf_counter() - start)
         assert done.returncode == 0
-    assert min(times) < 1.0, times
+    assert min(times) < 3.0, times
