@@ -2,15 +2,21 @@
 
 On a terminal a bar redraws itself in place (tqdm, with carriage returns). Into a log
 file or a pipe those redraws would pile up as one endless line of ``\\r``-separated
-updates, so there the bar writes a plain line instead, at most every
-:data:`LOG_INTERVAL` seconds, plus its final state.
+updates, so there a bar writes a plain line instead, at most every
+:data:`LOG_INTERVAL` seconds (and its final state, if it showed at all and is kept):
+a quick bar writes nothing, a long one a line now and then.
 
 >>> import io
 >>> log = io.StringIO()
->>> for _ in progress(range(3), desc="work", file=log):
+>>> for _ in progress(range(3), desc="work", file=log, mininterval=0, delay=0):
 ...     pass
 >>> "\\r" in log.getvalue(), log.getvalue().splitlines()[-1].startswith("work: 100%")
 (False, True)
+>>> quiet = io.StringIO()
+>>> for _ in progress(range(3), desc="work", file=quiet):
+...     pass
+>>> quiet.getvalue()
+''
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ def _is_terminal(stream: Any) -> bool:
 
 def progress(iterable: Iterable[Any] | None = None, *, file: Any = None, **kwargs: Any) -> tqdm:
     """A tqdm bar on ``file`` (default: stderr): redrawn in place on a terminal, one
-    plain line every :data:`LOG_INTERVAL` seconds (and at the end) elsewhere.
+    plain line every :data:`LOG_INTERVAL` seconds elsewhere (nothing for a quick bar).
 
     Takes tqdm's arguments (``total``, ``desc``, ``unit``, ``disable``, ``leave``...).
 
@@ -67,5 +73,5 @@ def progress(iterable: Iterable[Any] | None = None, *, file: Any = None, **kwarg
     kwargs.pop("dynamic_ncols", None)
     kwargs.setdefault("mininterval", LOG_INTERVAL)
     kwargs.setdefault("maxinterval", max(LOG_INTERVAL, kwargs["mininterval"]))
-    kwargs["leave"] = True  # a log keeps the final state
+    kwargs.setdefault("delay", 1.0)  # bars that end quickly leave the log alone
     return tqdm(iterable, file=LineWriter(stream), ascii=True, ncols=100, **kwargs)

@@ -26,11 +26,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
-from tqdm import tqdm
 
 from ylg.errors import YlgError
 from ylg.figures.style import DARK_BLUE, GRID_LINE, YELLOW, new_figure, rgb, step_colour
 from ylg.patterns import Masks
+from ylg.progress import progress as progress_bar
 
 #: Positions a side up to which cell borders are drawn.
 BORDER_LIMIT = 64
@@ -128,7 +128,7 @@ def pooled_masks(
     rows_per_block = max(1, _BLOCK_ELEMENTS // nk)
     out = np.zeros((steps, math.ceil(nq / b), col_starts.size), dtype=bool)
     columns = np.empty((nq, col_starts.size), dtype=bool)
-    bar = tqdm(
+    bar = progress_bar(
         total=steps * nq,
         desc="mask",
         unit="row",

@@ -38,6 +38,8 @@ NAMED_ATTENTION = ("none", "sagan", "sagan-8h", "ylg", "ylg-noesa", "ylg-strided
 #: Seeds are integers from 0 to SEED_MAX (they feed 64-bit torch generators after
 #: a little arithmetic, so larger values would overflow).
 SEED_MAX = 2**32 - 1
+#: The largest batch one optimiser step takes (BigGAN's largest is 2048).
+MAX_BATCH = 65536
 
 
 def pattern_sha256(text: str) -> str:
@@ -159,6 +161,8 @@ class TrainConfig:
         ):
             if getattr(self, key) < 1:
                 raise YlgError(f"{key} must be at least 1, not {getattr(self, key)}")
+        if self.batch_size > MAX_BATCH:
+            raise YlgError(f"batch_size must be at most {MAX_BATCH}, not {self.batch_size}")
         for key in ("g_channels", "d_channels"):
             if getattr(self, key) < 8 or getattr(self, key) % 8:
                 raise YlgError(f"{key} must be a positive multiple of 8, not {getattr(self, key)}")
@@ -265,10 +269,18 @@ def load_config(path: str | os.PathLike[str]) -> TrainConfig:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise YlgError(f"config file not found: {os.fspath(path)}") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise YlgError(f"cannot read config {os.fspath(path)}: {exc}") from None
-    data = dict(data.get("train", data))
+    except IsADirectoryError:
+        raise YlgError(f"config {os.fspath(path)} is a folder, not a TOML file") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise YlgError(f"cannot read config {os.fspath(path)}: {reason}") from None
+    table = data.get("train", data)
+    if not isinstance(table, dict):
+        raise YlgError(f"config {os.fspath(path)}: 'train' must be a table, not {table!r}")
+    data = dict(table)
     base = data.pop("preset", None)
+    if base is not None and not isinstance(base, str):
+        raise YlgError(f"config {os.fspath(path)}: preset must be a name, not {base!r}")
     if base is None:
         return TrainConfig.from_dict(data)
     start = preset(str(base)).to_dict()

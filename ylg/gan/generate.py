@@ -27,6 +27,9 @@ from ylg.gan.config import TrainConfig
 from ylg.gan.models import Generator
 from ylg.gan.sampling import latents
 
+#: The most memory ``sample_images`` fills at once (latents, images and their grid).
+MAX_SAMPLE_BYTES = 4 * 2**30
+
 
 @dataclass
 class LoadedGenerator:
@@ -92,6 +95,14 @@ def sample_images(
     """``n`` images in [-1, 1] on the CPU: one class, or classes cycling through all."""
     if n < 1:
         raise YlgError(f"--n must be at least 1, not {n}")
+    side = loaded.config.resolution
+    need = n * (loaded.config.z_dim * 4 + 3 * side * side * (4 + 1))  # z, images, the grid
+    if need > MAX_SAMPLE_BYTES:
+        raise YlgError(
+            f"{n} samples of {side}x{side} need about {need / 2**30:.1f} GiB; at most "
+            f"{MAX_SAMPLE_BYTES // 2**30} GiB is drawn at once (ask for fewer, or sample "
+            "in parts with different --seed)"
+        )
     gen = torch.Generator().manual_seed(seed)
     z = latents(n, loaded.config.z_dim, gen, truncation)
     y = None

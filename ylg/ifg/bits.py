@@ -17,7 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm import tqdm
+
+from ylg.progress import progress as progress_bar
 
 #: Bytes of one block of rows in :func:`propagate` (accumulator and gather buffer each;
 #: 1 MiB measured best of 128 KiB..16 MiB on the 128x128 Fixed and Strided steps).
@@ -184,5 +185,5 @@ def distinct_entries(mat: sp.csr_array) -> int:
 
 def _bar(blocks: range, progress: bool, desc: str) -> Iterable[int]:
     if progress and len(blocks) > 1:
-        return tqdm(blocks, desc=desc, unit="block", leave=False)
+        return progress_bar(blocks, desc=desc, unit="block", leave=False)
     return blocks

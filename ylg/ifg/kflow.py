@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ylg.errors import YlgError
 from ylg.ifg.flow import FlowNetwork, Token
 from ylg.ifg.layers import layer_grids, step_matrices
 from ylg.ifg.reach import check_arguments, full_information
 from ylg.patterns import Grid, Masks
+from ylg.progress import progress as progress_bar
 
 #: Largest estimated work (cut sets x input sets x outputs x inputs) of an automatic
 #: exact check; beyond it :func:`k_flow` samples.
@@ -216,7 +216,7 @@ def _exact(
     found_size = k
     cuts = _cuts(offsets, k)
     if progress:
-        cuts = tqdm(cuts, total=total, desc=f"{k}-token cuts", unit="cut", leave=False)
+        cuts = progress_bar(cuts, total=total, desc=f"{k}-token cuts", unit="cut", leave=False)
     for size, cut in cuts:
         if size > found_size:
             break
@@ -289,7 +289,7 @@ def _sampled(
     worst: list[Witness] = []
     draws = range(samples)
     if progress:
-        draws = tqdm(draws, desc=f"{k}-token flow samples", unit="pair", leave=False)
+        draws = progress_bar(draws, desc=f"{k}-token flow samples", unit="pair", leave=False)
     for _ in draws:
         inputs = np.sort(rng.choice(masks.nk, size=k, replace=False)).tolist()
         outputs = np.sort(rng.choice(masks.nq, size=k, replace=False)).tolist()

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm import tqdm
 
 from ylg.errors import YlgError
 from ylg.ifg.bits import full_row, pack, pack_dense, popcount, propagate, unpack
@@ -40,6 +39,7 @@ from ylg.ifg.reach import full_information, reach_rows
 from ylg.ifg.templates import clause_family
 from ylg.patterns import Grid, Masks, Pattern
 from ylg.patterns.expr import MAX_SOURCE_LENGTH
+from ylg.progress import progress as progress_bar
 
 #: Largest layer (tokens) a repair is computed on; check larger grids afterwards.
 MAX_REPAIR_TOKENS = 1024
@@ -301,7 +301,7 @@ def _candidates(
     seen: set[bytes] = set()
     clauses: Iterable[str] = family
     if progress:
-        clauses = tqdm(family, desc=f"step {j + 1} clauses", unit="clause", leave=False)
+        clauses = progress_bar(family, desc=f"step {j + 1} clauses", unit="clause", leave=False)
     for clause in clauses:
         mask = np.logical_and.reduce([atom_masks[a] for a in clause.split(" and ")])
         new = mask & ~existing

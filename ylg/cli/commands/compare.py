@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from tqdm import tqdm
 
 from ylg.cli.options import GRID, PATTERN
 from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Pattern
+from ylg.progress import progress as progress_bar
 
 
 @click.command("compare")
@@ -52,7 +52,9 @@ def compare(
     jobs = [(p, o) for p in patterns for o in (orders or (None,))]
     results = [
         metrics(p.on(grid, query_grid=query_grid, order=o, nonsquare=nonsquare, stride=stride))
-        for p, o in tqdm(jobs, desc="patterns", unit="pattern", leave=False, disable=len(jobs) < 2)
+        for p, o in progress_bar(
+            jobs, desc="patterns", unit="pattern", leave=False, disable=len(jobs) < 2
+        )
     ]
     if as_json:
         click.echo(json.dumps({"grid": str(grid), "metrics": [m.to_dict() for m in results]}))

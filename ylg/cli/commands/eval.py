@@ -63,7 +63,13 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
     help="Where the extractor runs: auto, cpu, cuda or cuda:N.",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--kid-subsets", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--kid-subsets",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Random subsets KID is averaged over (at most 10000).",
+)
 @click.option(
     "--kid-subset-size",
     type=click.IntRange(min=2),

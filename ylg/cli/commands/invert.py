@@ -44,7 +44,7 @@ def inversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--seeds",
-            type=click.IntRange(min=1),
+            type=click.IntRange(1, 4096),
             default=4,
             show_default=True,
             help="Starting latents, optimised together as one batch; the best is kept.",

@@ -37,6 +37,8 @@ from ylg.gan.models import Discriminator, Generator
 from ylg.gan.sampling import latents
 from ylg.progress import progress as progress_bar
 
+#: The most starting latents one inversion optimises (together, as one batch).
+MAX_SEEDS = 4096
 #: A seed "improves" when its best loss falls by more than this fraction.
 IMPROVEMENT = 1e-3
 
@@ -128,6 +130,11 @@ class Settings:
         for name in ("seeds", "steps", "k"):
             if getattr(self, name) < 1:
                 raise YlgError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.seeds > MAX_SEEDS:
+            raise YlgError(
+                f"seeds must be at most {MAX_SEEDS} (they are optimised as one batch), "
+                f"not {self.seeds}"
+            )
         if self.patience < 0:
             raise YlgError(f"patience must not be negative, not {self.patience}")
         if not (self.lr > 0 and self.truncation > 0 and 0 < self.alpha <= 1):

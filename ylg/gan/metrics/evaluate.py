@@ -174,7 +174,7 @@ def evaluate(
             warnings.append(
                 f"IS: {is_splits} split(s) of {n_fake} generated images leave fewer than 2 "
                 "images per split, where the score means nothing; not computed (give "
-                f"--is-splits {max(1, n_fake // classes)} or more images)"
+                f"--is-splits {n_fake // 2} or fewer)"
             )
         else:
             if n_fake // is_splits < classes:
