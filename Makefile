@@ -3,6 +3,7 @@
 #   make test   set up and run the whole test suite
 #   make bench  run the benchmarks and rewrite docs/benchmarks.md
 #   make lint   ruff
+#   make gpu-check  on a CUDA machine: check and time ylg's GPU path (docs/benchmarks.md)
 #   make test-xla  make .venv-xla (torch 2.9 + torch_xla 2.9, ~7 GB) and run tests/xla on the CPU
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +14,7 @@ PIP_EXTRA ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ylg-installed
 
-.PHONY: demo test bench lint venv venv-xla test-xla clean
+.PHONY: demo test bench lint venv venv-xla test-xla clean gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,11 @@ test-xla: $(XLA_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# On a GPU machine: the system Python's torch (CUDA build), ylg from this tree, no install.
+GPU_CHECK_ARGS ?=
+gpu-check:
+	PYTHONPATH=. $(PYTHON) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 """Run every benchmark script in this folder, one after the other (``make bench``).
 
 Each script rewrites its own section of docs/benchmarks.md (or docs/experiments.md).
+``gpu_check.py`` needs CUDA and runs on its own (``make gpu-check``).
 Pass script names to run only some: ``python benchmarks/run_all.py patterns ifg``.
 """
 
@@ -15,7 +16,9 @@ HERE = Path(__file__).resolve().parent
 
 def main(names: list[str]) -> int:
     scripts = sorted(
-        p for p in HERE.glob("*.py") if not p.name.startswith("_") and p.name != "run_all.py"
+        p
+        for p in HERE.glob("*.py")
+        if not p.name.startswith(("_", "gpu_")) and p.name != "run_all.py"
     )
     if names:
         scripts = [p for p in scripts if p.stem in names]
