@@ -514,50 +514,76 @@ def part_train(rep: Report, device: torch.device, budget: Budget, smoke: bool) -
 
 
 def end_to_end(device: torch.device, budget: Budget) -> list[str]:
-    """A few steps of ``ylg train`` in a subprocess on the GPU."""
+    """``ylg train`` on the GPU end to end, and checkpoints across devices: a GPU run
+    sampled and resumed on the CPU, a CPU run resumed on the GPU."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "ylg",
-            "train",
-            "--preset",
-            "digits",
-            "--steps",
-            "30",
-            "--device",
-            "cuda",
-            "--out",
-            f"{tmp}/run",
-            "--quiet",
+        steps = [
+            (
+                "train 30 steps on CUDA",
+                [
+                    "train",
+                    "--preset",
+                    "digits",
+                    "--steps",
+                    "30",
+                    "--device",
+                    "cuda",
+                    "--out",
+                    "gpu",
+                ],
+            ),
+            (
+                "sample the CUDA run on the CPU",
+                ["sample", "--checkpoint", "gpu", "--device", "cpu", "--n", "16", "-o", "gpu.png"],
+            ),
+            (
+                "resume the CUDA run on the CPU",
+                ["train", "--out", "gpu", "--resume", "--steps", "31", "--device", "cpu"],
+            ),
+            (
+                "train 2 steps on the CPU",
+                ["train", "--preset", "digits", "--steps", "2", "--device", "cpu", "--out", "cpu"],
+            ),
+            (
+                "resume the CPU run on CUDA",
+                ["train", "--out", "cpu", "--resume", "--steps", "4", "--device", "cuda"],
+            ),
         ]
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
-        t0 = time.monotonic()
-        try:
-            done = subprocess.run(
-                cmd,
-                capture_output=True,
-                text=True,
-                timeout=max(30, min(180, budget.left() - 20)),
-                env=env,
-                cwd=tmp,
-            )
-        except subprocess.TimeoutExpired:
-            return ["`ylg train --preset digits --steps 30 --device cuda`: timed out"]
-        took = time.monotonic() - t0
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1][:200]
-            return [
-                f"`ylg train --preset digits --steps 30 --device cuda`: exit"
-                f" {done.returncode}: {tail}"
-            ]
-        return [
-            f"`ylg train --preset digits --steps 30 --device cuda`: finished in {took:.1f} s"
-            " (start-up, data, 30 steps, samples and a checkpoint)."
-        ]
+        for what, args in steps:
+            if budget.left() < 30:
+                lines.append(f"- {what}: not run (time budget)")
+                continue
+            t0 = time.monotonic()
+            try:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "ylg",
+                        *args,
+                        *(["--quiet"] if args[0] == "train" else []),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=max(20, min(180, budget.left() - 20)),
+                    env=env,
+                    cwd=tmp,
+                )
+            except subprocess.TimeoutExpired:
+                lines.append(f"- {what}: timed out")
+                continue
+            took = time.monotonic() - t0
+            if done.returncode == 0:
+                lines.append(f"- {what} (`ylg {' '.join(args)}`): ok, {took:.1f} s")
+            else:
+                tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1][:200]
+                lines.append(
+                    f"- {what} (`ylg {' '.join(args)}`): **exit {done.returncode}**: {tail}"
+                )
+            print(lines[-1], flush=True)
+    return ["End to end (`ylg` commands in subprocesses):", "", *lines]
 
 
 # -- d. report ------------------------------------------------------------------------
