@@ -281,7 +281,8 @@ class Trainer:
             ids = [self.rt.device.index] if self.rt.kind == "cuda" else None
             wrapped = DistributedDataParallel(model, device_ids=ids)
         if self.cfg.compile:
-            wrapped = torch.compile(wrapped)  # type: ignore[assignment]
+            # Static shapes: one graph per batch shape (a few), never a symbolic one.
+            wrapped = torch.compile(wrapped, dynamic=False)  # type: ignore[assignment]
         return wrapped
 
     # -- one step ----------------------------------------------------------------------
