@@ -142,6 +142,12 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
                 "draw order --grid 8x8 --order hilbert --order zorder --order snake",
                 "more-orders",
             ),
+            (
+                "The 128 x 128 tiles a block-sparse kernel visits for LTR on 64x64 (4096"
+                " tokens): ESA order (left), the tile planner's orders (right)",
+                "draw tiles ltr --grid 64x64",
+                "ltr-64x64-tiles",
+            ),
         ],
     ),
 ]
