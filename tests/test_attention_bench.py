@@ -46,8 +46,11 @@ def test_bench_attention_user_errors_exit_2_with_one_line(capsys, args):
 
 def test_run_case_covers_every_method_and_reports_memory():
     rows = run_case(Case("4x4", "8x8", heads=2, pattern="axial"), repeats=1)
-    assert [r.method for r in rows] == ["sdpa", "sdpa+mask", "dense", "grouped", "flex"]
+    assert [r.method for r in rows] == [
+        "sdpa", "sdpa+mask", "dense", "grouped", "flex", "flex-eager",
+    ]
     assert all(r.forward_ms and r.forward_ms > 0 for r in rows)
-    assert all(r.backward_ms for r in rows[:4]) and rows[4].note == "no backward on CPU"
+    assert all(r.backward_ms for r in rows[:4])
+    assert rows[4].note == rows[5].note == "no backward on CPU"
     text = table(rows)
     assert text.count("\n") == len(rows) + 1 and "8x8 q / 4x4 k, d=8" in text

@@ -32,9 +32,9 @@ from ylg.errors import YlgError
 from ylg.patterns import Grid
 
 #: Methods: PyTorch's SDPA without and with the boolean mask, then ylg's backends.
-METHODS = ("sdpa", "sdpa+mask", "dense", "grouped", "flex")
+METHODS = ("sdpa", "sdpa+mask", "dense", "grouped", "flex", "flex-eager")
 #: Methods that hold full ``[B, H, nq, nk]`` float tensors, and about how many at once.
-FULL_LOGITS = {"sdpa+mask": 4, "dense": 4, "flex": 3}
+FULL_LOGITS = {"sdpa+mask": 4, "dense": 4, "flex-eager": 3}
 #: A method whose warm-up run takes longer than this (seconds) is timed once more only.
 SLOW_S = 3.0
 #: Faster methods run again while their runs add up to less than this (seconds).
@@ -125,8 +125,9 @@ def _method(method: str, masks: HeadMasks, q: torch.Tensor) -> Callable[..., tor
     if method == "sdpa+mask":
         mask = prepare("dense", masks.last_steps(), q)
         return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
-    if method in ("dense", "grouped", "flex"):
-        return lambda q, k, v: sparse_attention(q, k, v, masks, backend=method)
+    if method in ("dense", "grouped", "flex", "flex-eager"):
+        cache: dict = {}  # what the backend builds on the device, kept between runs
+        return lambda q, k, v: sparse_attention(q, k, v, masks, backend=method, cache=cache)
     raise YlgError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
 
 
@@ -219,7 +220,7 @@ def run_case(
         else:
             fns = [_method(method, masks, q)]
         leaves = [t.detach().requires_grad_() for t in (q, k, v)]
-        trains = backward and not (method == "flex" and q.device.type == "cpu")
+        trains = backward and not (method.startswith("flex") and q.device.type == "cpu")
         forward, both = _runners(fns, (q, k, v), leaves)
         row.forward_ms = _time(forward, repeats)
         if trains:

@@ -41,7 +41,8 @@ def bench() -> None:
 @click.option(
     "--methods",
     default=None,
-    help="Comma-separated, from: sdpa, sdpa+mask, dense, grouped, flex (default: all but flex).",
+    help="Comma-separated, from: sdpa, sdpa+mask, dense, grouped, flex, flex-eager"
+    " (default: all but the flex ones).",
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
@@ -73,7 +74,7 @@ def attention(
     from ylg.attention.bench import METHODS, Case, run_case, table
 
     if methods is None:
-        methods = ",".join(m for m in METHODS if m != "flex")
+        methods = ",".join(m for m in METHODS if not m.startswith("flex"))
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = [m for m in chosen if m not in METHODS]
     if unknown or not chosen:
