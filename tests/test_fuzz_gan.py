@@ -312,7 +312,7 @@ def test_eval_fuzz(data: st.DataObject, world: dict[str, Path], capsys) -> None:
         ("--kid-subset-size", counts),
         ("--is-splits", counts),
         ("--seed", hostile),
-        ("--device", st.sampled_from(["cpu", "auto", "cuda:9", "nope"])),
+        ("--device", st.sampled_from(["cpu", "auto", "cuda:9", "nope", "meta"])),
         ("-x", st.sampled_from(["random", "nope", str(world["text"]), str(world["ckpt"])])),
     ):
         if data.draw(st.booleans()):
@@ -338,7 +338,7 @@ def test_invert_fuzz(data: st.DataObject, world: dict[str, Path], capsys) -> Non
         ("--patience", counts),
         ("--seed", hostile),
         ("--query", st.sampled_from(["0,0", "7,7", "99,99", "", "a", "-1,0"])),
-        ("--device", st.sampled_from(["cpu", "cuda:9", "nope"])),
+        ("--device", st.sampled_from(["cpu", "cuda:9", "nope", "meta"])),
     ):
         if data.draw(st.booleans()):
             args += [flag, data.draw(values)]
@@ -404,6 +404,7 @@ def test_found_load_config_refusals(content: bytes, message: str, tmp_path: Path
         (["invert", "{png}", "-c", "{run}", "--seeds", "1000000000000"], "1<=x<=4096"),
         (["eval", "{images}", "{images}", "--kid-subsets", "100000"], "1<=x<=10000"),
         (["train", "--preset", "digits", "--batch-size", "99999999999", "--out", "o"], "65536"),
+        (["sample", "-c", "{run}", "--device", "meta", "-o", "g.png"], "runs on cpu or cuda"),
     ],
 )
 def test_found_command_refusals(

@@ -42,7 +42,9 @@ def twins() -> list[tuple[str, Image.Image, str, np.ndarray]]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "image", "suffix", "want"), twins(), ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("name", "image", "suffix", "want"), [pytest.param(*t, id=t[0]) for t in twins()]
+)
 def test_every_mode_reads_as_its_8_bit_twin(
     name: str, image: Image.Image, suffix: str, want: np.ndarray, tmp_path: Path
 ) -> None:

@@ -80,6 +80,8 @@ def sample(
         raise YlgError(f"--device {device!r}: {exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise YlgError("--device cuda: no CUDA device is visible to torch")
+    if dev.type not in ("cpu", "cuda"):
+        raise YlgError(f"--device {device!r}: sampling runs on cpu or cuda")
     loaded = load_generator(checkpoint, ema=not raw)
     images = sample_images(loaded, count, class_label, truncation, seed, device=dev)
     save_png(output, image_grid(images))
