@@ -54,10 +54,20 @@ def resolve_patterns(pattern: "PatternLike | Sequence[PatternLike]") -> tuple[Pa
         return tuple(load_pattern(name) for name in YLG_PATTERNS)
     if isinstance(pattern, (str, os.PathLike, Pattern)):
         return (load_pattern(pattern),)
-    items = list(pattern)
-    if not items:
+    if not isinstance(pattern, (list, tuple)):
+        raise YlgError(
+            "a pattern is a library name, a TOML path, a Pattern or a list of these,"
+            f" not {type(pattern).__name__} {pattern!r:.60}"
+        )
+    if not pattern:
         raise YlgError("the pattern list is empty")
-    return tuple(p for item in items for p in resolve_patterns(item))
+    for item in pattern:
+        if not isinstance(item, (str, os.PathLike, Pattern)):
+            raise YlgError(
+                "each pattern in the list is a library name, a TOML path or a Pattern,"
+                f" not {type(item).__name__} {item!r:.60}"
+            )
+    return tuple(p for item in pattern for p in resolve_patterns(item))
 
 
 def assign_heads(
@@ -102,8 +112,8 @@ def explicit_heads(heads: Sequence[object], *, sequential: bool = False) -> tupl
     >>> [h.label for h in explicit_heads([("rtl", 0), ("window", 0)])]
     ['rtl/1', 'window/1']
     """
-    if isinstance(heads, (str, Pattern)) or not heads:
-        raise YlgError("heads must be a non-empty list")
+    if not isinstance(heads, (list, tuple)) or not heads:
+        raise YlgError(f"heads must be a non-empty list, got {heads!r:.60}")
     out = []
     for item in heads:
         if sequential:
@@ -112,11 +122,13 @@ def explicit_heads(heads: Sequence[object], *, sequential: bool = False) -> tupl
                     f"with steps='sequential' each head runs every step of its pattern;"
                     f" give patterns, not (pattern, step) pairs like {item!r}"
                 )
-            out.append(Head(load_pattern(item), None))  # type: ignore[arg-type]
+            out.append(Head(resolve_patterns(item)[0], None))  # type: ignore[arg-type]
             continue
         if not (isinstance(item, (tuple, list)) and len(item) == 2):
             raise YlgError(f"each head is a (pattern, step) pair, got {item!r}")
         spec, step = item
+        if not isinstance(spec, (str, os.PathLike, Pattern)):
+            raise YlgError(f"head {item!r:.60}: the pattern is a name, a TOML path or a Pattern")
         p = load_pattern(spec)
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(p.steps):
             raise YlgError(

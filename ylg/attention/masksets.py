@@ -201,7 +201,7 @@ def check_full_information(
         raise YlgError(
             f"pattern {pattern.name!r} lacks Full Information on {masks.describe()}:"
             f" {verdict.missing} of {verdict.pairs} (input, output) pairs have no path"
-            f"{example}; pass verify=False to use it anyway"
+            f"{example}; pass verify=False to use it anyway (--no-verify on the command line)"
         )
 
 
@@ -230,8 +230,15 @@ def head_masks(
     ...
     ylg.errors.YlgError: pattern 'fixed' lacks Full Information on 4x4, esa, s=4: 120 of 256 ...
     """
-    if steps not in STEP_MODES:
-        raise YlgError(f"steps must be one of {', '.join(STEP_MODES)}, got {steps!r}")
+    if not isinstance(steps, str) or steps not in STEP_MODES:
+        raise YlgError(f"steps must be one of {', '.join(STEP_MODES)}, got {steps!r:.60}")
+    if not isinstance(verify, bool):
+        raise YlgError(f"verify must be True or False, got {verify!r:.60}")
+    for name, value in (("order", order), ("nonsquare", nonsquare)):
+        if value is not None and not isinstance(value, str):
+            raise YlgError(f"{name} must be a name or None, got {value!r:.60}")
+    if num_heads is not None and (isinstance(num_heads, bool) or not isinstance(num_heads, int)):
+        raise YlgError(f"num_heads must be a positive integer or None, got {num_heads!r:.60}")
     sequential = steps == "sequential"
     key_grid = Grid.parse(grid)
     q_grid = Grid.parse(query_grid) if query_grid is not None else key_grid

@@ -138,6 +138,7 @@ def attention_factory(
             if "verify=False" not in message:
                 raise
             advice = f"pass {NO_VERIFY_FLAG} to ylg train (verify_attention = false in a config)"
-            raise YlgError(message.replace("pass verify=False", advice)) from None
+            asked = "pass verify=False to use it anyway (--no-verify on the command line)"
+            raise YlgError(message.replace(asked, f"{advice} to use it anyway")) from None
 
     return build
