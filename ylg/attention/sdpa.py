@@ -8,12 +8,14 @@ SAGAN's 1024 queries over 256 keys.
 >>> import torch
 >>> from ylg.attention import head_masks
 >>> hm = head_masks("ylg", grid="4x4")
->>> mask = prepare(hm.last_steps(), torch.device("cpu"), torch.float32)
->>> mask.shape, mask.dtype
-(torch.Size([8, 16, 16]), torch.bool)
+>>> prepared = prepare(hm.last_steps(), torch.device("cpu"), torch.float32)
+>>> prepared.mask.shape, prepared.mask.dtype, prepared.weights.dtype
+(torch.Size([8, 16, 16]), torch.bool, torch.float32)
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,13 +25,23 @@ from ylg.attention import dense
 from ylg.attention.masksets import StepMask
 
 
-def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
-    """The heads' masks as one bool tensor ``[heads, nq, nk]`` on ``device``."""
-    return dense.prepare(steps, device, dtype)
+@dataclass(frozen=True)
+class Prepared:
+    """The heads' masks ``[heads, nq, nk]``: bool for SDPA, and as 0/1 in the inputs'
+    dtype to find the queries that read a non-finite key."""
+
+    mask: Tensor
+    weights: Tensor
+
+
+def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> Prepared:
+    """The heads' masks on ``device``, bool and in ``dtype``."""
+    mask = dense.prepare(steps, device, dtype)
+    return Prepared(mask, mask.to(dtype))
 
 
 def run(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor, *, scale: float, paper_compat: bool
+    q: Tensor, k: Tensor, v: Tensor, prepared: Prepared, *, scale: float, paper_compat: bool
 ) -> Tensor:
     """Masked attention of ``q [B, H, nq, d]`` over ``k, v [B, H, nk, d|dv]``.
 
@@ -38,6 +50,7 @@ def run(
     queries that attend one are set to NaN after it (without a host sync): a non-finite
     key reaches exactly the queries that attend it, as in the other backends.
     """
+    mask = prepared.mask
     bad_keys = ~torch.isfinite(k).all(-1, keepdim=True)  # [B, H, nk, 1]
     k = k.masked_fill(bad_keys, 0.0)
     if paper_compat:
@@ -46,5 +59,6 @@ def run(
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
     else:
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
-    reads_bad = torch.matmul(mask.to(q.dtype), bad_keys.to(q.dtype)) > 0  # [B, H, nq, 1]
+    weights = prepared.weights.to(q.dtype)  # a no-op unless autocast changed the dtype
+    reads_bad = torch.matmul(weights, bad_keys.to(q.dtype)) > 0  # [B, H, nq, 1]
     return out.masked_fill(reads_bad, float("nan"))
