@@ -21,10 +21,11 @@ from ylg.attention.functional import (
     sparse_attention,
 )
 from ylg.attention.heads import YLG_PATTERNS, Head, assign_heads, explicit_heads
-from ylg.attention.layers import SAGANAttention2d, YLGAttention2d
+from ylg.attention.layers import Attention2d, SAGANAttention2d, YLGAttention2d
 from ylg.attention.masksets import STEP_MODES, HeadMasks, StepMask, head_masks
 
 __all__ = [
+    "Attention2d",
     "BACKENDS",
     "BACKEND_CHOICES",
     "STEP_MODES",

@@ -70,8 +70,22 @@ def _check_pattern_argument(pattern: object, heads: object) -> None:
     )
 
 
-class _Attention2d(nn.Module):
-    """What both blocks share: projections, pooling, head split, output conv, gamma."""
+class Attention2d(nn.Module):
+    """The contract of ylg's attention blocks, and what they share: projections,
+    pooling, head split, output conv, ``gamma``.
+
+    Every block takes ``x [B, C, H, W]`` and returns ``x + gamma * out`` (with
+    ``return_attention=True`` also the weights ``[B, heads, H*W, H*W/key_pool^2]``), and
+    has ``channels``, ``num_heads``, ``key_pool``, ``labels`` (one name per head) and the
+    learned scalar ``gamma``. Models, inversion and figures find attention layers with
+    ``isinstance(module, Attention2d)``.
+
+    >>> isinstance(SAGANAttention2d(32), Attention2d), SAGANAttention2d(32, 2).labels
+    (True, ('dense', 'dense'))
+    """
+
+    #: One name per head (``rtl/1``, ... for YLG heads; ``dense`` for SAGAN's).
+    labels: tuple[str, ...]
 
     def __init__(self, channels: int, num_heads: int, key_pool: int) -> None:
         super().__init__()
@@ -127,7 +141,7 @@ class _Attention2d(nn.Module):
         return x + self.gamma * self.out(merged)
 
 
-class YLGAttention2d(_Attention2d):
+class YLGAttention2d(Attention2d):
     """Sparse attention block: each head attends through one step of a verified pattern.
 
     ``pattern``: ``"ylg"`` (RTL and LTR; heads RTL1, RTL2, RTL1, RTL2, LTR1, LTR2, LTR1,
@@ -245,7 +259,7 @@ class YLGAttention2d(_Attention2d):
         )
 
 
-class SAGANAttention2d(_Attention2d):
+class SAGANAttention2d(Attention2d):
     """SAGAN's dense attention block (1 head as published, or 8 for the ablation).
 
     No position is masked, so ``paper_compat`` changes nothing; it is accepted so that
@@ -269,6 +283,7 @@ class SAGANAttention2d(_Attention2d):
         super().__init__(channels, num_heads, key_pool)
         self.paper_compat = paper_compat
         self.scale = scale
+        self.labels = ("dense",) * num_heads
 
     def forward(
         self, x: Tensor, return_attention: bool = False

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ylg.attention.layers import Attention2d
 from ylg.gan.layers import ClassBatchNorm, sn_conv, sn_embedding, sn_linear
 
 AttentionFactory = Callable[[int], nn.Module]
@@ -198,13 +199,9 @@ class Discriminator(nn.Module):
         return out
 
 
-def attention_layers(model: nn.Module) -> dict[str, nn.Module]:
-    """The attention layers of a model (those with a learned ``gamma``), by name."""
-    return {
-        name: m
-        for name, m in model.named_modules()
-        if isinstance(getattr(m, "gamma", None), nn.Parameter)
-    }
+def attention_layers(model: nn.Module) -> dict[str, Attention2d]:
+    """The attention layers of a model, by name."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, Attention2d)}
 
 
 def count_parameters(model: nn.Module) -> int:

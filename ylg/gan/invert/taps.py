@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ylg.attention.layers import Attention2d
 from ylg.errors import YlgError
 from ylg.gan.models import Discriminator, Generator
 from ylg.patterns import Grid
@@ -49,12 +50,12 @@ def d0(d: Discriminator, x: Tensor) -> Tensor:
 
 def has_attention(model: nn.Module) -> bool:
     """True when the model's attention slot holds an attention layer (not ``none``)."""
-    return hasattr(model.attention, "num_heads")
+    return isinstance(model.attention, Attention2d)
 
 
 def layer_attention(layer: nn.Module, h: Tensor) -> LayerAttention:
     """The attention of ``layer`` on its input ``h [B, C, H, W]``."""
-    if not hasattr(layer, "num_heads"):
+    if not isinstance(layer, Attention2d):
         raise YlgError(
             "this model has no attention layer (it was trained with attention = none); "
             "saliency and attention maps need one"
@@ -62,8 +63,7 @@ def layer_attention(layer: nn.Module, h: Tensor) -> LayerAttention:
     _, weights = layer(h, return_attention=True)
     height, width = int(h.shape[2]), int(h.shape[3])
     pool = int(layer.key_pool)
-    names = getattr(layer, "labels", None) or ["dense"] * layer.num_heads
-    labels = [f"head {i} ({name})" for i, name in enumerate(names)]
+    labels = [f"head {i} ({name})" for i, name in enumerate(layer.labels)]
     return LayerAttention(weights, Grid(height, width), Grid(height // pool, width // pool), labels)
 
 
