@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from ylg.attention.functional import prepare, sparse_attention
 from ylg.attention.masksets import HeadMasks, head_masks
 from ylg.errors import YlgError
-from ylg.patterns import Grid
 
 #: Methods: PyTorch's SDPA without and with the boolean mask, then ylg's backends.
 METHODS = ("sdpa", "sdpa+mask", "dense", "grouped", "flex", "flex-eager")
@@ -275,8 +274,3 @@ def table(rows: list[Row], *, backward: bool = True) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
-
-
-def check_grid(text: str) -> str:
-    """Validate a grid argument early (a clear error, not a traceback)."""
-    return str(Grid.parse(text))
