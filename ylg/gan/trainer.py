@@ -488,6 +488,15 @@ class Trainer:
                     self.step % cfg.checkpoint_every,
                 ):
                     self._check_finite(d_losses, g_loss)
+                measured: dict[str, float] = {}
+                if (
+                    rt.main
+                    and cfg.eval_every
+                    and (self.step % cfg.eval_every == 0 or self.step == cfg.steps)
+                ):
+                    started = time.perf_counter()
+                    quality = measured = self.evaluate()
+                    last_time += time.perf_counter() - started  # step_time leaves it out
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     values = {k: float(rt.mean(v)) for k, v in d_losses.items()}
                     values["loss_d"] = values["loss_d_real"] + values["loss_d_fake"]
@@ -498,22 +507,17 @@ class Trainer:
                     last_time, last_step = now, self.step
                     values.update(self._gammas())
                     values["images_skipped"] = len(self.skipped)
+                    values.update(measured)
+                    measured = {}
                     if rt.main:
                         log.write(self.step, values)
                         if tb is not None:
                             tb.scalars(self.step, values)
                         bar.set_postfix(d=f"{values['loss_d']:.3f}", g=f"{values['loss_g']:.3f}")
-                if (
-                    rt.main
-                    and cfg.eval_every
-                    and (self.step % cfg.eval_every == 0 or self.step == cfg.steps)
-                ):
-                    started = time.perf_counter()
-                    quality = self.evaluate()
-                    last_time += time.perf_counter() - started  # step_time leaves it out
-                    log.write(self.step, quality)
+                if measured:  # measured at a step that logs nothing else
+                    log.write(self.step, measured)
                     if tb is not None:
-                        tb.scalars(self.step, quality)
+                        tb.scalars(self.step, measured)
                 if rt.main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
                     sample_path = self.write_samples(tb)
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
