@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ylg.cli.commands.draw import draw, output_option, write_figure
-from ylg.cli.commands.invert import inversion_options, pick_device
+from ylg.cli.commands.invert import inversion_options
 from ylg.cli.params import SEED
 from ylg.errors import YlgError
 
@@ -174,7 +174,9 @@ def attention(
     sources = {"--image": image, "--seed": seed, "--inversion": inversion}
     if sum(v is not None for v in sources.values()) != 1:
         raise click.UsageError("give exactly one of --image, --seed and --inversion")
-    models = load_models(checkpoint).to(pick_device(device))
+    from ylg.gan.devices import torch_device
+
+    models = load_models(checkpoint).to(torch_device(device))
     loaded = models.generator
     side = loaded.config.attn_resolution
     position = query_position(Grid(side, side), query)  # bad input fails before any work

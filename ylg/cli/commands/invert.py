@@ -15,28 +15,8 @@ from ylg.cli.params import POSITIVE, SEED, FiniteFloat
 METHOD_CHOICES = ("ylg", "pixel", "dfeat")
 
 if TYPE_CHECKING:
-    import torch
 
     from ylg.gan.invert.outputs import ImageInversion
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` -> cuda when visible, else cpu; other names are checked."""
-    import torch
-
-    from ylg.errors import YlgError
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise YlgError(f"--device {name!r}: {exc}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise YlgError("--device cuda: no CUDA device is visible to torch")
-    if device.type not in ("cpu", "cuda"):
-        raise YlgError(f"--device {name!r}: inversion runs on cpu or cuda")
-    return device
 
 
 def inversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -203,7 +183,9 @@ def invert(
         patience=patience,
         seed=seed,
     )
-    dev = pick_device(device)
+    from ylg.gan.devices import torch_device
+
+    dev = torch_device(device)
     models = load_models(checkpoint).to(dev)
     query_positions(models, list(queries))  # bad cells fail before any work
     reals = [(path, load_image(path, models.resolution)) for path in images]

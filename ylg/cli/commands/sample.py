@@ -42,7 +42,9 @@ from ylg.cli.params import POSITIVE, SEED
     "--seed", type=SEED, default=0, show_default=True, help="Seed of the latents (0 to 2^32-1)."
 )
 @click.option("--raw", is_flag=True, help="Use the trained G instead of its EMA.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
+@click.option(
+    "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ..."
+)
 @click.option(
     "-o",
     "--output",
@@ -68,20 +70,12 @@ def sample(
       ylg sample --checkpoint runs/ylg/checkpoints/step-00100000.ckpt --class 207 \\
           --truncation 1.0 --n 16 -o retrievers.png
     """
-    import torch
 
-    from ylg.errors import YlgError
+    from ylg.gan.devices import torch_device
     from ylg.gan.generate import load_generator, sample_images
     from ylg.gan.sampling import image_grid, save_png
 
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise YlgError(f"--device {device!r}: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise YlgError("--device cuda: no CUDA device is visible to torch")
-    if dev.type not in ("cpu", "cuda"):
-        raise YlgError(f"--device {device!r}: sampling runs on cpu or cuda")
+    dev = torch_device(device)
     loaded = load_generator(checkpoint, ema=not raw)
     images = sample_images(loaded, count, class_label, truncation, seed, device=dev)
     save_png(output, image_grid(images))

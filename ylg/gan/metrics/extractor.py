@@ -24,29 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from ylg.errors import YlgError
+from ylg.gan.devices import TORCH_DEVICES, torch_device
 
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` (CUDA when there is one, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
-
-    >>> resolve_device("cpu")
-    device(type='cpu')
-    """
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise YlgError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise YlgError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
-    if resolved.type not in ("cpu", "cuda"):
-        raise YlgError(f"unsupported device {device!r}; use one of {', '.join(DEVICES)}")
-    return resolved
+#: The devices a feature extractor runs on (one parser for every command: ylg.gan.devices).
+DEVICES = TORCH_DEVICES
+resolve_device = torch_device
 
 
 def check_images(images: torch.Tensor) -> torch.Tensor:
