@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,7 @@ class Expr:
         self.source = source
         self.root = root
         self.variables = variables
+        self._plain: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
 
     @property
     def type(self) -> str:
@@ -149,8 +151,53 @@ class Expr:
                [0, 1, 0],
                [0, 1, 1]])
         """
+        fn = self._plain.get(backend)
+        if fn is None:
+            fn = self._plain[backend] = self.compile(backend=backend)
+        return fn(env)
+
+    def compile(
+        self,
+        ranges: Mapping[str, tuple[int, int]] | None = None,
+        constants: Mapping[str, Any] | None = None,
+        backend: str = "numpy",
+    ) -> Callable[[Mapping[str, Any]], Any]:
+        """The expression as a function of ``env`` giving what :meth:`evaluate` gives.
+
+        Made once for many evaluations (the blocks of a mask): where ``ranges`` (the
+        interval of each variable's values) prove that a divisor is never zero, that
+        division is not guarded, and an ``and``/``or`` operand holding only such
+        divisions is computed for every pair with no mask of the pairs it decides.
+        Sub-expressions of the ``constants`` alone (variables with the same value in
+        every call, like the key tables of a layout) that cannot raise are computed
+        here, once. Every ``env`` given must lie in ``ranges`` and agree with
+        ``constants``.
+
+        >>> e = parse_expr("k % s == s - 1 or q // k > 1", STEP_VARIABLES)
+        >>> f = e.compile({"q": (0, 3), "k": (0, 3), "s": (2, 2)}, {"s": 2})
+        >>> f({"q": np.arange(4)[:, None], "k": np.arange(1, 4)[None, :]}).astype(int)
+        array([[1, 0, 1],
+               [1, 0, 1],
+               [1, 0, 1],
+               [1, 0, 1]])
+        """
         ops = _NUMPY if backend == "numpy" else _TORCH
-        return _eval(self.root, env, ops, self.source, None)
+        compiler = _Compiler(ops, self.source, ranges, constants or {})
+        fn = compiler.part(self.root).fn
+        shared = compiler.arrays
+        if not shared:
+            return lambda env: fn(env, None)
+
+        def run(env: Mapping[str, Any]) -> Any:
+            out = fn(env, None)
+            if isinstance(out, np.ndarray) and any(out is a for a in shared):
+                return out.copy()  # each call gets its own array, as before
+            return out
+
+        return run
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_plain": {}}  # compiled functions are remade on use
 
 
 # -- parsing ---------------------------------------------------------------------
@@ -452,61 +499,18 @@ def _is_scalar(x: Any) -> bool:
     return isinstance(x, (int, bool, np.integer, np.bool_))
 
 
-def _divides(node: Node) -> bool:
-    """Whether evaluating ``node`` may divide by a value that is not a non-zero constant."""
-    if node.op in ("//", "%"):
-        divisor = node.args[1]
-        if not (divisor.op == "const" and divisor.args[0] != 0):
-            return True
-    return any(isinstance(a, Node) and _divides(a) for a in node.args)
-
-
-def _is_false(x: Any) -> bool:
-    return _is_scalar(x) and not x
-
-
-def _is_true(x: Any) -> bool:
-    return _is_scalar(x) and bool(x)
-
-
 def _none_alive(live: Any) -> bool:
     return live is not None and not _is_scalar(live) and not bool(np.any(live))
 
 
-def _short_circuit(node: Node, env: Mapping[str, Any], ops: _Ops, text: str, live: Any) -> Any:
-    """``and`` / ``or`` with Python's short-circuit, pair by pair.
-
-    ``live`` marks the pairs whose value matters (``None``: all of them). An operand
-    is evaluated for the pairs the operands before it leave undecided; where it
-    could divide by zero, those pairs are passed on so that only they are checked.
-    """
-    is_and = node.op == "and"
-    out = _eval(node.args[0], env, ops, text, live)
-    for arg in node.args[1:]:
-        if _is_false(out) if is_and else _is_true(out):
-            return out  # decided for every pair, as Python's scalar short-circuit
-        if _is_scalar(out):  # True for 'and', False for 'or': the result is the next operand
-            out = _eval(arg, env, ops, text, live)
-            continue
-        sub = live
-        if ops.name == "numpy" and _divides(arg):
-            undecided = out if is_and else ops.logical_not(out)
-            sub = undecided if live is None else (live & undecided)
-            if _none_alive(sub):
-                return out
-        value = _eval(arg, env, ops, text, sub)
-        out = (out & value) if is_and else (out | value)
-    return out
-
-
 def _divide(op: str, a: Any, d: Any, ops: _Ops, text: str, col: int, live: Any) -> Any:
     """``a // d`` or ``a % d``; a zero divisor is an error only in a pair that matters."""
-    what = "division" if op == "//" else "modulo"
-    error = PatternError(f"{what} by zero at column {col}: {text}")
     if _is_scalar(d):
+        if d == 0 and ops.name != "numpy" and live is not None:
+            d = 1  # as for a tensor divisor below: in a branch only some pairs take
         if d == 0:
             if live is None or (_is_scalar(live) and live) or np.any(live):
-                raise error
+                raise _by_zero(op, text, col)
             return a * 0  # no pair needs this value
         return a // d if op == "//" else a % d
     if ops.name == "numpy":
@@ -514,7 +518,7 @@ def _divide(op: str, a: Any, d: Any, ops: _Ops, text: str, col: int, live: Any) 
         if zero.any():
             hit = zero if live is None else (zero & live)
             if np.any(hit):
-                raise error
+                raise _by_zero(op, text, col)
             d = np.where(zero, 1, d)
     else:
         import torch
@@ -525,54 +529,246 @@ def _divide(op: str, a: Any, d: Any, ops: _Ops, text: str, col: int, live: Any) 
     return a // d if op == "//" else a % d
 
 
-def _eval(node: Node, env: Mapping[str, Any], ops: _Ops, text: str, live: Any) -> Any:
-    op = node.op
-    if op == "const":
-        return node.args[0]
-    if op == "var":
-        return env[node.args[0]]
-    if op in ("and", "or"):
-        return _short_circuit(node, env, ops, text, live)
-    args = [_eval(a, env, ops, text, live) for a in node.args]
-    scalar = all(_is_scalar(a) for a in args)
-    if op in ("//", "%"):
-        return _divide(op, args[0], args[1], ops, text, node.col, live)
-    if op == "+":
-        return args[0] + args[1]
-    if op == "-":
-        return args[0] - args[1]
-    if op == "*":
-        return args[0] * args[1]
-    if op == "neg":
-        return -args[0]
-    if op == "abs":
-        return abs(args[0]) if scalar else ops.absolute(args[0])
-    if op == "isqrt":
-        if not scalar or args[0] < 0:
-            raise PatternError(f"isqrt needs a non-negative scalar at column {node.col}: {text}")
-        return isqrt(int(args[0]))
-    if op in ("min", "max"):
-        if scalar:
-            return min(args) if op == "min" else max(args)
-        fn = ops.minimum if op == "min" else ops.maximum
-        out = args[0]
-        for a in args[1:]:
-            out = fn(out, a)
-        return out
-    if op == "not":
-        return (not args[0]) if scalar else ops.logical_not(args[0])
-    a, b = args
-    if op == "<":
-        return a < b
-    if op == "<=":
-        return a <= b
-    if op == ">":
-        return a > b
-    if op == ">=":
-        return a >= b
-    if op == "==":
-        return a == b
-    return a != b
+def _by_zero(op: str, text: str, col: int) -> PatternError:
+    what = "division" if op == "//" else "modulo"
+    return PatternError(f"{what} by zero at column {col}: {text}")
+
+
+# -- compilation -------------------------------------------------------------------
+#
+# An expression is turned once into nested closures ``fn(env, live)``; ``live`` marks
+# the pairs whose value matters (``None``: all of them). What can be known before any
+# block of pairs is seen is settled here rather than in every block: which divisions
+# may meet a zero divisor (only those are guarded, and only operands holding one are
+# short-circuited pair by pair), and the values of sub-expressions that depend on
+# constant variables alone and cannot raise (computed once).
+
+_UNSET = object()
+_Fn = Callable[[Mapping[str, Any], Any], Any]
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_SAFE_DIVIDE = {"//": operator.floordiv, "%": operator.mod}
+_COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One compiled node: ``fn(env, live)`` is its value."""
+
+    fn: _Fn
+    #: The value, where it was computed once (see :meth:`Expr.compile`); else ``_UNSET``.
+    value: Any = _UNSET
+    #: Whether its value depends on the constant variables alone.
+    fixed: bool = True
+    #: Whether it may divide by zero (so an ``and``/``or`` guards it pair by pair).
+    divides: bool = False
+    #: Whether it may raise at all (a division by zero, ``isqrt`` of a negative).
+    raises: bool = False
+
+    @property
+    def folded(self) -> bool:
+        return self.value is not _UNSET
+
+
+def _apply1(f: Callable[[Any], Any], a: _Part) -> _Fn:
+    fa = a.fn
+    return lambda env, live: f(fa(env, live))
+
+
+def _apply2(f: Callable[[Any, Any], Any], a: _Part, b: _Part) -> _Fn:
+    fa, fb = a.fn, b.fn
+    if b.folded:
+        vb = b.value
+        return lambda env, live: f(fa(env, live), vb)
+    if a.folded:
+        va = a.value
+        return lambda env, live: f(va, fb(env, live))
+    return lambda env, live: f(fa(env, live), fb(env, live))
+
+
+class _Compiler:
+    def __init__(
+        self,
+        ops: _Ops,
+        text: str,
+        ranges: Mapping[str, tuple[int, int]] | None,
+        constants: Mapping[str, Any],
+    ) -> None:
+        self.ops = ops
+        self.text = text
+        self.ranges = ranges
+        self.constants = constants
+        #: Arrays computed once and shared by every call (never to be handed out).
+        self.arrays: list[np.ndarray] = []
+
+    def constant(self, value: Any) -> _Part:
+        if isinstance(value, np.ndarray):
+            self.arrays.append(value)
+        return _Part(lambda env, live: value, value=value)
+
+    def part(self, node: Node) -> _Part:
+        op = node.op
+        if op == "const":
+            return self.constant(node.args[0])
+        if op == "var":
+            name = node.args[0]
+            if name in self.constants:
+                return self.constant(self.constants[name])
+            return _Part(lambda env, live: env[name], fixed=False)
+        args = [self.part(a) for a in node.args]
+        fixed = all(a.fixed for a in args)
+        divides = any(a.divides for a in args)
+        raises = any(a.raises for a in args)
+        if op in ("and", "or"):
+            fn = self._short_circuit(op == "and", args)
+        elif op in ("//", "%"):
+            if self._never_zero(node.args[1], args[1]):
+                fn = self._divide_by_constant(op, node.args[0], args[0], args[1])
+                fn = fn or _apply2(_SAFE_DIVIDE[op], args[0], args[1])
+            else:
+                fn = self._guarded_divide(op, node.col, args[0], args[1])
+                divides = raises = True
+        elif op == "isqrt":
+            fn = self._isqrt(node.col, args[0])
+            raises = True
+        elif op in _ARITH:
+            fn = _apply2(_ARITH[op], args[0], args[1])
+        elif op in _COMPARE:
+            fn = _apply2(_COMPARE[op], args[0], args[1])
+        elif op == "neg":
+            fn = _apply1(operator.neg, args[0])
+        elif op == "abs":
+            # Python's abs() is numpy's and torch's absolute value on arrays and tensors.
+            fn = _apply1(abs, args[0])
+        elif op == "not":
+            logical_not = self.ops.logical_not
+            fn = _apply1(lambda x: (not x) if _is_scalar(x) else logical_not(x), args[0])
+        elif op in ("min", "max"):
+            fn = self._min_max(op, args)
+        else:  # pragma: no cover - _check admits no other operator
+            raise AssertionError(op)
+        if fixed and not raises:
+            return self.constant(fn(self.constants, None))
+        return _Part(fn, fixed=fixed, divides=divides, raises=raises)
+
+    def _never_zero(self, node: Node, part: _Part) -> bool:
+        """Whether a divisor is non-zero in every pair: known from its value or its range."""
+        if part.folded:
+            value = part.value
+            return bool(value != 0) if _is_scalar(value) else not bool((value == 0).any())
+        if self.ranges is None:
+            return False
+        try:
+            lo, hi = _bounds(node, self.ranges, self.text, [0])
+        except (KeyError, PatternError):
+            return False
+        return lo > 0 or hi < 0
+
+    def _divide_by_constant(self, op: str, node: Node, a: _Part, d: _Part) -> _Fn | None:
+        """Numpy's ``%`` takes several times as long as ``//``: with a positive constant
+        divisor, the same values come from a shift or a mask (a power of two, exact for
+        any sign in two's complement) or from ``a - (a // d) * d`` (a dividend that is
+        never negative, so no intermediate value leaves ``0..a``). Only where ``ranges``
+        are given: the variables are then integers (a layout's tables)."""
+        if self.ops.name != "numpy" or self.ranges is None:
+            return None
+        if not d.folded or not _is_scalar(d.value):
+            return None
+        divisor = int(d.value)
+        if divisor <= 0:
+            return None
+        fa = a.fn
+        if divisor & (divisor - 1) == 0:
+            if op == "//":
+                shift = divisor.bit_length() - 1
+                return lambda env, live: fa(env, live) >> shift
+            low_bits = divisor - 1
+            return lambda env, live: fa(env, live) & low_bits
+        if op == "//":
+            return None
+        try:
+            lo, _ = _bounds(node, self.ranges, self.text, [0])
+        except (KeyError, PatternError):
+            return None
+        if lo < 0:
+            return None
+
+        def remainder(env: Mapping[str, Any], live: Any) -> Any:
+            x = fa(env, live)
+            return x - (x // divisor) * divisor
+
+        return remainder
+
+    def _guarded_divide(self, op: str, col: int, a: _Part, d: _Part) -> _Fn:
+        fa, fd, ops, text = a.fn, d.fn, self.ops, self.text
+        return lambda env, live: _divide(op, fa(env, live), fd(env, live), ops, text, col, live)
+
+    def _isqrt(self, col: int, a: _Part) -> _Fn:
+        fa, text = a.fn, self.text
+
+        def fn(env: Mapping[str, Any], live: Any) -> Any:
+            x = fa(env, live)
+            if not _is_scalar(x) or x < 0:
+                raise PatternError(f"isqrt needs a non-negative scalar at column {col}: {text}")
+            return isqrt(int(x))
+
+        return fn
+
+    def _min_max(self, op: str, args: list[_Part]) -> _Fn:
+        fns = [a.fn for a in args]
+        pick = min if op == "min" else max
+        pair = self.ops.minimum if op == "min" else self.ops.maximum
+
+        def fn(env: Mapping[str, Any], live: Any) -> Any:
+            values = [f(env, live) for f in fns]
+            if all(_is_scalar(v) for v in values):
+                return pick(values)
+            out = values[0]
+            for v in values[1:]:
+                out = pair(out, v)
+            return out
+
+        return fn
+
+    def _short_circuit(self, is_and: bool, args: list[_Part]) -> _Fn:
+        """``and`` / ``or`` with Python's short-circuit, pair by pair.
+
+        An operand is evaluated for the pairs the operands before it leave undecided;
+        where it may divide by zero, those pairs are passed on so that only they are
+        checked. An operand that cannot divide by zero is computed for every pair (the
+        same values where they matter), with no mask of the undecided pairs.
+        """
+        first = args[0].fn
+        rest = [(a.fn, a.divides) for a in args[1:]]
+        logical_not = self.ops.logical_not
+        numpy = self.ops.name == "numpy"
+
+        def fn(env: Mapping[str, Any], live: Any) -> Any:
+            out = first(env, live)
+            for operand, guarded in rest:
+                if _is_scalar(out):
+                    if (not out) if is_and else bool(out):
+                        return out  # decided for every pair, as Python's scalar short-circuit
+                    out = operand(env, live)  # the result is the next operand
+                    continue
+                if guarded:
+                    undecided = out if is_and else logical_not(out)
+                    sub = undecided if live is None else (live & undecided)
+                    if numpy and _none_alive(sub):  # torch: no branch on data (tracing)
+                        return out
+                    value = operand(env, sub)
+                else:
+                    value = operand(env, live)
+                out = (out & value) if is_and else (out | value)
+            return out
+
+        return fn
 
 
 def isqrt(n: int) -> int:

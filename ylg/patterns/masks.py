@@ -207,6 +207,8 @@ class Masks:
         # The narrowest integer type that holds every intermediate value exactly: the
         # vectorised comparisons run several times faster on int16 than on int64.
         self._dtype = next(t for t in (np.int16, np.int32, np.int64) if magnitude < np.iinfo(t).max)
+        self._ranges = ranges
+        self._compiled: dict[int, Callable[[dict[str, Any]], Any]] = {}
         self._tables = {
             name: arr.astype(self._dtype)
             for name, arr in (
@@ -218,6 +220,9 @@ class Masks:
                 ("kj", self.key_col),
             )
         }
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_compiled": {}}  # compiled steps are remade on use
 
     # -- layout ----------------------------------------------------------------------
     @property
@@ -282,6 +287,18 @@ class Masks:
             env[name] = self._tables[name][None, :]
         return env
 
+    def _evaluator(self, step: int) -> Callable[[dict[str, Any]], Any]:
+        """The step's expression made once for this layout: divisions whose divisor the
+        variables' ranges keep from zero are not guarded, and what depends on the keys
+        alone (``k % s == s - 1``) is computed once, not in every block."""
+        fn = self._compiled.get(step)
+        if fn is None:
+            constants: dict[str, Any] = dict(self.scalars)
+            for name in ("k", "ki", "kj"):
+                constants[name] = self._tables[name][None, :]
+            fn = self._compiled[step] = self.exprs[step].compile(self._ranges, constants)
+        return fn
+
     def rows(self, step: int, start: int, stop: int) -> np.ndarray:
         """Mask rows ``start:stop`` of one step (0-based), as a bool array ``[stop-start, nk]``.
 
@@ -291,7 +308,7 @@ class Masks:
         """
         self._check_step(step)
         try:
-            out = self.exprs[step].evaluate(self._env(start, stop))
+            out = self._evaluator(step)(self._env(start, stop))
         except PatternError as exc:
             raise PatternError(f"pattern {self.pattern.name!r}, step {step + 1}: {exc}") from None
         shape = (stop - start, self.nk)
@@ -423,8 +440,9 @@ class Masks:
         import torch
 
         self._check_step(step)
-        expr = self.exprs[step]
         scalars = dict(self.scalars)
+        # Query and key tables index any position, so every value lies in its range.
+        expr = self.exprs[step].compile(self._ranges, scalars, backend="torch")
         tables = {
             name: torch.as_tensor(np.ascontiguousarray(arr), device=device)
             for name, arr in (
@@ -443,7 +461,7 @@ class Masks:
                 env[name] = tables[name][q_idx]
             for name in ("k", "ki", "kj"):
                 env[name] = tables[name][kv_idx]
-            out = expr.evaluate(env, backend="torch")
+            out = expr(env)
             both = (q_idx >= 0) & (kv_idx >= 0)
             return both & out
 
