@@ -53,6 +53,7 @@ def run_one(overrides: dict[str, object], seed: int, count: int, out: Path) -> d
         log = read_log(Path(tmp) / "run" / "log.jsonl")
         loaded = load_generator(result.checkpoint)
         images = sample_images(loaded, count, seed=12345)
+        raw = sample_images(load_generator(result.checkpoint, ema=False), count, seed=12345)
     labels = torch.arange(count) % 10
     judge = QualityJudge.for_data(digits(cfg.resolution), "digits", count=count)
     scores = judge.score(images, labels)
@@ -65,6 +66,7 @@ def run_one(overrides: dict[str, object], seed: int, count: int, out: Path) -> d
         "cpu_s": round(cpu, 1),
         "median_step_s": round(statistics.median(step_times), 4) if step_times else None,
         "recognised": scores["digits_recognised"],
+        "recognised_without_ema": recognised(raw, labels),
         "kid": round(scores["kid"], 5),
         "curve": [[e["step"], e["digits_recognised"]] for e in log if "digits_recognised" in e],
         "threads": torch.get_num_threads(),

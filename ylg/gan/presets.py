@@ -92,7 +92,7 @@ def _small() -> dict[str, TrainConfig]:
             batch_size=16,
             steps=300,
             sample_count=60,  # one row of 6 per photo
-            **common,
+            **{**common, "eval_every": 100},
         ),
     }
 
