@@ -91,8 +91,10 @@ def sample_images(
     seed: int = 0,
     batch: int = 64,
     device: str | torch.device = "cpu",
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``n`` images in [-1, 1] on the CPU: one class, or classes cycling through all."""
+    """``n`` images in [-1, 1] on the CPU: one class, the given ``labels`` (``[n]``), or
+    classes cycling through all."""
     if n < 1:
         raise YlgError(f"--n must be at least 1, not {n}")
     side = loaded.config.resolution
@@ -106,7 +108,11 @@ def sample_images(
     gen = torch.Generator().manual_seed(seed)
     z = latents(n, loaded.config.z_dim, gen, truncation)
     y = None
-    if class_label is not None:
+    if labels is not None:
+        if not loaded.num_classes or labels.shape != (n,):
+            raise YlgError(f"labels must be [{n}] class indices of a conditional model")
+        y = labels.long()
+    elif class_label is not None:
         y = torch.full((n,), class_index(loaded, class_label), dtype=torch.long)
     elif loaded.num_classes:
         y = torch.arange(n) % loaded.num_classes

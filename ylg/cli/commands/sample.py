@@ -64,6 +64,9 @@ def sample(
 ) -> None:
     """Draw a grid of samples from a checkpoint's generator (its EMA by default).
 
+    A conditional model's grid has one row per class (with many classes, rows for
+    classes spread over all of them); --class draws one class only.
+
     \b
     Examples:
       ylg sample --checkpoint runs/digits -o digits.png
@@ -73,14 +76,19 @@ def sample(
 
     from ylg.gan.devices import torch_device
     from ylg.gan.generate import load_generator, sample_images
-    from ylg.gan.sampling import image_grid, save_png
+    from ylg.gan.sampling import class_rows, image_grid, save_png
 
     dev = torch_device(device)
     loaded = load_generator(checkpoint, ema=not raw)
-    images = sample_images(loaded, count, class_label, truncation, seed, device=dev)
-    save_png(output, image_grid(images))
+    labels, columns, layout = None, None, ""
+    if class_label is None and loaded.num_classes:  # one row per class
+        labels, columns = class_rows(loaded.num_classes, count)
+        layout = f", one row per class, {columns} each"
+    n = count if labels is None else len(labels)
+    images = sample_images(loaded, n, class_label, truncation, seed, device=dev, labels=labels)
+    save_png(output, image_grid(images, columns))
     which = "G" if raw else "EMA of G"
-    click.echo(f"wrote {count} samples ({which}, step {loaded.step}) to {output}")
+    click.echo(f"wrote {n} samples ({which}, step {loaded.step}{layout}) to {output}")
 
 
 COMMANDS = [sample]
