@@ -83,6 +83,20 @@ def class_index(loaded: LoadedGenerator, label: str) -> int:
 
 
 @torch.no_grad()
+def check_sample_count(loaded: LoadedGenerator, n: int) -> None:
+    """Refuse a sample count below 1 or beyond what fits in memory at once."""
+    if n < 1:
+        raise YlgError(f"--n must be at least 1, not {n}")
+    side = loaded.config.resolution
+    need = n * (loaded.config.z_dim * 4 + 3 * side * side * (4 + 1))  # z, images, the grid
+    if need > MAX_SAMPLE_BYTES:
+        raise YlgError(
+            f"{n} samples of {side}x{side} need about {need / 2**30:.1f} GiB; at most "
+            f"{MAX_SAMPLE_BYTES // 2**30} GiB is drawn at once (ask for fewer, or sample "
+            "in parts with different --seed)"
+        )
+
+
 def sample_images(
     loaded: LoadedGenerator,
     n: int,
@@ -95,16 +109,7 @@ def sample_images(
 ) -> torch.Tensor:
     """``n`` images in [-1, 1] on the CPU: one class, the given ``labels`` (``[n]``), or
     classes cycling through all."""
-    if n < 1:
-        raise YlgError(f"--n must be at least 1, not {n}")
-    side = loaded.config.resolution
-    need = n * (loaded.config.z_dim * 4 + 3 * side * side * (4 + 1))  # z, images, the grid
-    if need > MAX_SAMPLE_BYTES:
-        raise YlgError(
-            f"{n} samples of {side}x{side} need about {need / 2**30:.1f} GiB; at most "
-            f"{MAX_SAMPLE_BYTES // 2**30} GiB is drawn at once (ask for fewer, or sample "
-            "in parts with different --seed)"
-        )
+    check_sample_count(loaded, n)
     gen = torch.Generator().manual_seed(seed)
     z = latents(n, loaded.config.z_dim, gen, truncation)
     y = None

@@ -75,11 +75,12 @@ def sample(
     """
 
     from ylg.gan.devices import torch_device
-    from ylg.gan.generate import load_generator, sample_images
+    from ylg.gan.generate import check_sample_count, load_generator, sample_images
     from ylg.gan.sampling import class_rows, image_grid, save_png
 
     dev = torch_device(device)
     loaded = load_generator(checkpoint, ema=not raw)
+    check_sample_count(loaded, count)
     labels, columns, layout = None, None, ""
     if class_label is None and loaded.num_classes:  # one row per class
         labels, columns = class_rows(loaded.num_classes, count)
