@@ -397,7 +397,7 @@ class TrainStep:
         self, attention: str, compiled: bool, batch: int, device: torch.device, smoke: bool
     ):
         from ylg.gan.presets import preset
-        from ylg.gan.trainer import build_models
+        from ylg.gan.slots import build_models
 
         if smoke:
             cfg = preset("digits").replace(attention=attention)

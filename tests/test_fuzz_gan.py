@@ -29,8 +29,9 @@ from PIL import Image
 
 from ylg.cli.main import main
 from ylg.errors import YlgError
-from ylg.gan.config import TrainConfig, load_config
+from ylg.gan.config import TrainConfig
 from ylg.gan.generate import load_generator
+from ylg.gan.presets import load_config
 from ylg.gan.trainer import config_toml, train
 
 CASES = int(os.environ.get("YLG_FUZZ_CASES", "6"))

@@ -23,11 +23,11 @@ from ylg.gan.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from ylg.gan.config import TrainConfig, load_config
+from ylg.gan.config import TrainConfig
 from ylg.gan.data import BatchStream, FolderImages, load_dataset, photos
 from ylg.gan.layers import ClassBatchNorm, SpectralNorm, spectral_norm
 from ylg.gan.models import Discriminator, Generator, attention_layers, count_parameters, upsample2
-from ylg.gan.presets import PRESETS, TABLE1, preset
+from ylg.gan.presets import PRESETS, TABLE1, load_config, preset
 from ylg.gan.sampling import EMA, image_grid, latents
 from ylg.gan.slots import NAMED_SLOTS, attention_factory
 

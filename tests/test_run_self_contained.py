@@ -18,7 +18,8 @@ import torch
 
 from ylg.cli.main import main
 from ylg.gan.checkpoint import list_checkpoints, load_checkpoint
-from ylg.gan.config import SEED_MAX, TrainConfig, load_config, pattern_sha256
+from ylg.gan.config import SEED_MAX, TrainConfig, pattern_sha256
+from ylg.gan.presets import load_config
 from ylg.gan.trainer import config_toml, train
 
 PATTERN = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ylg.gan.config import load_config
+from ylg.gan.presets import load_config
 from ylg.gan.trainer import Trainer
 
 TINY = """\

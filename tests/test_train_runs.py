@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from ylg.gan.checkpoint import list_checkpoints, load_checkpoint
-from ylg.gan.config import load_config
 from ylg.gan.monitor import read_log
+from ylg.gan.presets import load_config
 from ylg.gan.trainer import train
 
 TINY = """\

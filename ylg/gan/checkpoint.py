@@ -31,6 +31,9 @@ import torch
 from ylg.errors import YlgError
 from ylg.fileio import write_atomic
 
+#: The ``format`` field of a training checkpoint.
+CHECKPOINT_FORMAT = "ylg-gan-checkpoint"
+
 MAGIC = b"YLG-CHECKPOINT 1"
 FOLDER = "checkpoints"
 _NAME = re.compile(r"^step-(\d+)\.ckpt$")

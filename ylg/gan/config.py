@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
 import sys
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -25,9 +24,9 @@ from typing import Any
 from ylg.errors import YlgError
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    pass
 
 RESOLUTIONS = (32, 64, 128)
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -251,40 +250,3 @@ class TrainConfig:
         values = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(**values, extra=extra)
-
-
-def load_config(path: str | os.PathLike[str]) -> TrainConfig:
-    """Read a config TOML file. A ``preset = NAME`` key starts from that preset.
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
-    >>> _ = p.write_text('preset = "digits"\\nsteps = 5\\n')
-    >>> cfg = load_config(p); (cfg.name, cfg.steps, cfg.resolution)
-    ('digits', 5, 32)
-    """
-    from ylg.gan.presets import preset
-
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise YlgError(f"config file not found: {os.fspath(path)}") from None
-    except IsADirectoryError:
-        raise YlgError(f"config {os.fspath(path)} is a folder, not a TOML file") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise YlgError(f"cannot read config {os.fspath(path)}: {reason}") from None
-    table = data.get("train", data)
-    if not isinstance(table, dict):
-        raise YlgError(f"config {os.fspath(path)}: 'train' must be a table, not {table!r}")
-    data = dict(table)
-    base = data.pop("preset", None)
-    if base is not None and not isinstance(base, str):
-        raise YlgError(f"config {os.fspath(path)}: preset must be a name, not {base!r}")
-    if base is None:
-        return TrainConfig.from_dict(data)
-    start = preset(str(base)).to_dict()
-    start.update(data)
-    if "resolution" in data and "attn_resolution" not in data:
-        start["attn_resolution"] = 0
-    return TrainConfig.from_dict(start)

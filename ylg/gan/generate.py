@@ -45,7 +45,8 @@ class LoadedGenerator:
 
 def load_generator(path: str | os.PathLike[str], ema: bool = True) -> LoadedGenerator:
     """The (EMA, by default) generator of a checkpoint file, or of a run folder's latest."""
-    from ylg.gan.trainer import CHECKPOINT_FORMAT, build_models
+    from ylg.gan.checkpoint import CHECKPOINT_FORMAT
+    from ylg.gan.slots import build_models
 
     path = Path(path)
     if path.is_dir():

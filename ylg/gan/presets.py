@@ -1,4 +1,5 @@
-"""Named training runs: the paper's Table 1 rows on ImageNet, and small ones for a laptop.
+"""Where a run's config comes from: named presets (the paper's Table 1 rows on ImageNet,
+small ones for a laptop) and TOML files that may start from one (:func:`load_config`).
 
 The ``imagenet-*`` presets are the paper's experiment: SAGAN's 128 px ImageNet model
 (the tensorflow-gan SAGAN example the authors forked) with only the attention layer
@@ -15,8 +16,16 @@ widths, learning rates and lengths come from the experiments in docs/experiments
 
 from __future__ import annotations
 
+import os
+import sys
+
 from ylg.errors import YlgError
 from ylg.gan.config import TrainConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 TABLE1 = {
     "sagan": "SAGAN (dense, 1 head) - Table 1, row 1",
@@ -114,3 +123,38 @@ def preset(name: str) -> TrainConfig:
     if name not in PRESETS:
         raise YlgError(f"unknown preset {name!r} (presets: {', '.join(sorted(PRESETS))})")
     return PRESETS[name].replace()
+
+
+def load_config(path: str | os.PathLike[str]) -> TrainConfig:
+    """Read a config TOML file. A ``preset = NAME`` key starts from that preset.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+    >>> _ = p.write_text('preset = "digits"\\nsteps = 5\\n')
+    >>> cfg = load_config(p); (cfg.name, cfg.steps, cfg.resolution)
+    ('digits', 5, 32)
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise YlgError(f"config file not found: {os.fspath(path)}") from None
+    except IsADirectoryError:
+        raise YlgError(f"config {os.fspath(path)} is a folder, not a TOML file") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise YlgError(f"cannot read config {os.fspath(path)}: {reason}") from None
+    table = data.get("train", data)
+    if not isinstance(table, dict):
+        raise YlgError(f"config {os.fspath(path)}: 'train' must be a table, not {table!r}")
+    data = dict(table)
+    base = data.pop("preset", None)
+    if base is not None and not isinstance(base, str):
+        raise YlgError(f"config {os.fspath(path)}: preset must be a name, not {base!r}")
+    if base is None:
+        return TrainConfig.from_dict(data)
+    start = preset(str(base)).to_dict()
+    start.update(data)
+    if "resolution" in data and "attn_resolution" not in data:
+        start["attn_resolution"] = 0
+    return TrainConfig.from_dict(start)

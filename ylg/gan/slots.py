@@ -27,8 +27,8 @@ from typing import Any
 from torch import nn
 
 from ylg.errors import YlgError
-from ylg.gan.config import NAMED_ATTENTION
-from ylg.gan.models import AttentionFactory
+from ylg.gan.config import NAMED_ATTENTION, TrainConfig
+from ylg.gan.models import AttentionFactory, Discriminator, Generator
 
 #: What the trainer's command line calls the switch that skips the Full Information check.
 NO_VERIFY_FLAG = "--no-verify"
@@ -142,3 +142,19 @@ def attention_factory(
             raise YlgError(message.replace(asked, f"{advice} to use it anyway")) from None
 
     return build
+
+
+def build_models(cfg: TrainConfig, num_classes: int) -> tuple[Generator, Discriminator]:
+    """G and D for a config, on the CPU (``num_classes = 0``: unconditional)."""
+    factory = attention_factory(
+        cfg.attention,
+        paper_compat=cfg.paper_compat,
+        pattern=cfg.attention_pattern,
+        verify=cfg.verify_attention,
+    )
+    shared = cfg.shared_dim if cfg.class_norm == "shared" else 0
+    g = Generator(
+        cfg.resolution, cfg.z_dim, cfg.g_channels, num_classes, factory, cfg.attn_resolution, shared
+    )
+    d = Discriminator(cfg.resolution, cfg.d_channels, num_classes, factory, cfg.attn_resolution)
+    return g, d

@@ -32,23 +32,24 @@ from ylg import __version__
 from ylg.errors import YlgError
 from ylg.fileio import write_atomic
 from ylg.gan.checkpoint import (
+    CHECKPOINT_FORMAT,
     latest_checkpoint,
     load_checkpoint,
     prune_checkpoints,
     save_checkpoint,
 )
-from ylg.gan.config import TrainConfig, load_config, pattern_sha256
+from ylg.gan.config import TrainConfig, pattern_sha256
 from ylg.gan.curves import plot_curves
 from ylg.gan.data import batches, load_dataset
 from ylg.gan.devices import Runtime
-from ylg.gan.models import Discriminator, Generator, attention_layers
+from ylg.gan.models import attention_layers
 from ylg.gan.monitor import JsonlLog, TensorBoard
+from ylg.gan.presets import load_config
 from ylg.gan.quality import QualityJudge
 from ylg.gan.sampling import EMA, class_rows, image_grid, latents, save_png
-from ylg.gan.slots import attention_factory, pattern_text, slot_pattern
+from ylg.gan.slots import build_models, pattern_text, slot_pattern
 from ylg.progress import progress
 
-CHECKPOINT_FORMAT = "ylg-gan-checkpoint"
 # Keys a resumed run may change; every other key must match the checkpoint's run.
 RUNTIME_KEYS = frozenset(
     {
@@ -70,22 +71,6 @@ RUNTIME_KEYS = frozenset(
         "verify_attention",
     }
 )
-
-
-def build_models(cfg: TrainConfig, num_classes: int) -> tuple[Generator, Discriminator]:
-    """G and D for a config, on the CPU (``num_classes = 0``: unconditional)."""
-    factory = attention_factory(
-        cfg.attention,
-        paper_compat=cfg.paper_compat,
-        pattern=cfg.attention_pattern,
-        verify=cfg.verify_attention,
-    )
-    shared = cfg.shared_dim if cfg.class_norm == "shared" else 0
-    g = Generator(
-        cfg.resolution, cfg.z_dim, cfg.g_channels, num_classes, factory, cfg.attn_resolution, shared
-    )
-    d = Discriminator(cfg.resolution, cfg.d_channels, num_classes, factory, cfg.attn_resolution)
-    return g, d
 
 
 def hinge_d(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,7 +144,7 @@ def config_toml(cfg: TrainConfig) -> str:
 
     >>> text = 'name = "a"\\nsteps = ["k == q"]\\n'
     >>> cfg = TrainConfig(attention="axial", attention_pattern=text)
-    >>> from ylg.gan.config import tomllib
+    >>> from ylg.gan.presets import tomllib
     >>> TrainConfig.from_dict(tomllib.loads(config_toml(cfg))) == cfg
     True
     """

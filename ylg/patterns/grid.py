@@ -17,6 +17,20 @@ import numpy as np
 
 from ylg.errors import PatternError
 
+#: How queries on a grid other than the key grid are mapped onto it.
+#: ``repeat``: query ``x`` (row-major on its grid) behaves as key-grid query ``x mod n``
+#: (the authors' code). ``tile``: query cell ``(i, j)`` behaves as key cell
+#: ``(i mod h, j mod w)`` (the paper text's "shift the 16x16 masks over the 32x32
+#: image"). ``spatial``: query cell ``(i, j)`` behaves as the key cell under it,
+#: ``(i*h//hq, j*w//wq)``. ``direct``: the steps are evaluated on the query grid
+#: itself, with ``q``, ``qi``, ``qj`` taken from it (for patterns written with ``nq``).
+NONSQUARE_RULES: dict[str, str] = {
+    "repeat": "query x behaves as key-grid query x mod n (the authors' code; default)",
+    "tile": "query cell (i, j) behaves as key cell (i mod h, j mod w) (the paper's text)",
+    "spatial": "query cell (i, j) behaves as the key cell under it (i*h//hq, j*w//wq)",
+    "direct": "steps are evaluated on the query grid's own enumeration",
+}
+
 _GRID_RE = re.compile(r"^\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*$")
 _NUMBER_RE = re.compile(r"^[0-9]{1,12}$")
 MAX_SIDE = 1 << 15

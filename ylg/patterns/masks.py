@@ -35,11 +35,12 @@ from ylg.errors import PatternError
 from ylg.fileio import write_atomic
 from ylg.patterns.enumerations import ORDERS, enumeration, ranks
 from ylg.patterns.expr import Expr
-from ylg.patterns.grid import Grid
-from ylg.patterns.pattern import NONSQUARE_RULES, Pattern
+from ylg.patterns.grid import NONSQUARE_RULES, Grid
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
+
+    from ylg.patterns.pattern import Pattern
 
 #: Elements per evaluated block (query rows x keys). Small blocks keep the temporaries
 #: in cache and reuse freed memory instead of page-faulting fresh allocations (the best

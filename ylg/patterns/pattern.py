@@ -21,7 +21,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ylg.errors import PatternError
 from ylg.patterns.enumerations import ORDERS
@@ -33,29 +33,13 @@ from ylg.patterns.expr import (
     Expr,
     parse_expr,
 )
-from ylg.patterns.grid import Grid
+from ylg.patterns.grid import NONSQUARE_RULES, Grid
+from ylg.patterns.masks import Masks
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
-
-if TYPE_CHECKING:
-    from ylg.patterns.masks import Masks
-
-#: How queries on a grid other than the key grid are mapped onto it.
-#: ``repeat``: query ``x`` (row-major on its grid) behaves as key-grid query ``x mod n``
-#: (the authors' code). ``tile``: query cell ``(i, j)`` behaves as key cell
-#: ``(i mod h, j mod w)`` (the paper text's "shift the 16x16 masks over the 32x32
-#: image"). ``spatial``: query cell ``(i, j)`` behaves as the key cell under it,
-#: ``(i*h//hq, j*w//wq)``. ``direct``: the steps are evaluated on the query grid
-#: itself, with ``q``, ``qi``, ``qj`` taken from it (for patterns written with ``nq``).
-NONSQUARE_RULES: dict[str, str] = {
-    "repeat": "query x behaves as key-grid query x mod n (the authors' code; default)",
-    "tile": "query cell (i, j) behaves as key cell (i mod h, j mod w) (the paper's text)",
-    "spatial": "query cell (i, j) behaves as the key cell under it (i*h//hq, j*w//wq)",
-    "direct": "steps are evaluated on the query grid's own enumeration",
-}
 
 DEFAULT_STRIDE = "isqrt(n)"
 _KEYS = ("name", "description", "steps", "order", "stride", "nonsquare", "notes", "meta")
@@ -140,8 +124,6 @@ class Pattern:
         >>> m.counts()
         [10]
         """
-        from ylg.patterns.masks import Masks
-
         return Masks(
             self,
             Grid.parse(grid),

@@ -59,7 +59,7 @@ def info(presets: tuple[str, ...], num_classes: int) -> None:
     from ylg import __version__
     from ylg.gan.models import attention_layers, count_parameters
     from ylg.gan.presets import preset
-    from ylg.gan.trainer import build_models
+    from ylg.gan.slots import build_models
 
     click.echo(f"ylg {__version__}, torch {torch.__version__}, Python {platform.python_version()}")
     for line in _devices():

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from ylg.cli.params import SEED
-from ylg.gan.config import DEVICES, PRECISIONS, TrainConfig, load_config
-from ylg.gan.presets import PRESETS, preset
+from ylg.gan.config import DEVICES, PRECISIONS, TrainConfig
+from ylg.gan.presets import PRESETS, load_config, preset
 
 
 def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:

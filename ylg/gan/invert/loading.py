@@ -61,7 +61,8 @@ def checkpoint_path(path: str | os.PathLike[str]) -> Path:
 
 def load_models(path: str | os.PathLike[str], ema: bool = True) -> InversionModels:
     """G (its EMA unless ``ema`` is False) and D of a checkpoint, frozen, in eval mode."""
-    from ylg.gan.trainer import CHECKPOINT_FORMAT, build_models
+    from ylg.gan.checkpoint import CHECKPOINT_FORMAT
+    from ylg.gan.slots import build_models
 
     path = checkpoint_path(path)
     state = load_checkpoint(path)
