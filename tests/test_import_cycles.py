@@ -85,3 +85,13 @@ def test_layers_never_import_upwards():
         if layer(a) and layer(b) and rank[layer(b)] > rank[layer(a)]
     ]
     assert not upward, upward
+
+
+def test_no_command_module_imports_another():
+    """A verb is one module; what verbs share lives in ylg.cli, not in another verb."""
+    commands = [
+        (a, b)
+        for a, b in import_graph().edges
+        if a.startswith("ylg.cli.commands.") and b.startswith("ylg.cli.commands.")
+    ]
+    assert not commands, commands

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import click
 
-from ylg.cli.commands.export import default_npz_name
-from ylg.cli.commands.patterns import describe_masks
-from ylg.cli.commands.train import quality_line
+from ylg.cli.describe import default_npz_name, describe_masks, quality_line
 from ylg.fileio import write_atomic
 from ylg.patterns import library
 

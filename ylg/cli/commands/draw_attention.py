@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ylg.cli.commands.draw import draw, output_option, write_figure
-from ylg.cli.commands.invert import inversion_options
+from ylg.cli.drawing import draw, output_option, write_figure
+from ylg.cli.options import inversion_options
 from ylg.cli.params import SEED
 from ylg.errors import YlgError
 

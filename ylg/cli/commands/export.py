@@ -6,18 +6,9 @@ from pathlib import Path
 
 import click
 
+from ylg.cli.describe import default_npz_name
 from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.fileio import safe_stem
-from ylg.patterns import Grid, Masks, Pattern
-
-
-def default_npz_name(masks: Masks) -> str:
-    """``<pattern>-<grid>[-q<query grid>]-<order>.npz``, a name in the current folder
-    whatever the pattern's name holds (see :func:`ylg.fileio.safe_stem`)."""
-    name = f"{safe_stem(masks.pattern.name)}-{masks.grid}"
-    if not masks.square:
-        name += f"-q{masks.query_grid}-{masks.nonsquare}"
-    return f"{name}-{masks.order}.npz"
+from ylg.patterns import Grid, Pattern
 
 
 @click.command("export")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from ylg.cli.params import POSITIVE, SEED, FiniteFloat
+from ylg.cli.options import inversion_options
+from ylg.cli.params import SEED, FiniteFloat
 
 #: The methods of :data:`ylg.gan.invert.losses.METHODS`, named here so that listing
 #: the commands does not import torch.
@@ -17,51 +17,6 @@ METHOD_CHOICES = ("ylg", "pixel", "dfeat")
 if TYPE_CHECKING:
 
     from ylg.gan.invert.outputs import ImageInversion
-
-
-def inversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The settings of an inversion, shared by ``ylg invert`` and ``ylg draw attention``."""
-    options = [
-        click.option(
-            "--seeds",
-            type=click.IntRange(1, 4096),
-            default=4,
-            show_default=True,
-            help="Starting latents, optimised together as one batch; the best is kept.",
-        ),
-        click.option(
-            "--steps",
-            type=click.IntRange(min=1),
-            default=1500,
-            show_default=True,
-            help="Most optimisation steps (the paper: at most 1500).",
-        ),
-        click.option("--lr", type=POSITIVE, default=0.05, show_default=True),
-        click.option(
-            "--truncation",
-            type=POSITIVE,
-            default=2.0,
-            show_default=True,
-            help="Starting latents are a normal truncated here (entries beyond resampled).",
-        ),
-        click.option(
-            "--class",
-            "class_label",
-            default="auto",
-            show_default=True,
-            help="Class of a conditional model (name or index), or 'auto': the class the "
-            "discriminator scores highest for the image.",
-        ),
-        click.option(
-            "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ..."
-        ),
-        click.option(
-            "--progress/--no-progress", default=True, help="Show a progress bar on stderr."
-        ),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
 
 
 def unique_folder(out: Path, stem: str, used: set[str]) -> Path:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 import numpy as np
 
+from ylg.cli.describe import describe_masks
 from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.patterns import Grid, Masks, Pattern, library
+from ylg.patterns import Grid, Pattern, library
 
 TEXT_MASK_LIMIT = 256
 
@@ -38,23 +39,6 @@ def list_patterns() -> None:
         click.echo(
             f"{name:<{width}}  {len(pattern.steps):>5}  {pattern.order:<8}  {pattern.description}"
         )
-
-
-def describe_masks(masks: Masks) -> list[str]:
-    """Lines that describe a pattern on a layout: steps, counts, keys per query."""
-    pattern = masks.pattern
-    lines = [f"pattern {pattern.name}: {pattern.description}", f"layout: {masks.describe()}"]
-    for i, source in enumerate(pattern.steps):
-        per = masks.keys_per_query(i)
-        lines.append(f"step {i + 1}: {source}")
-        lines.append(
-            f"  ones: {int(per.sum())} of {masks.nq * masks.nk}"
-            f" ({per.sum() / (masks.nq * masks.nk):.2%});"
-            f" keys per query: min {per.min()}, mean {per.mean():.2f}, max {per.max()}"
-        )
-    if pattern.notes:
-        lines.append(f"notes: {pattern.notes}")
-    return lines
 
 
 def text_mask(mask: np.ndarray) -> list[str]:

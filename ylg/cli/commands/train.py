@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ylg.cli.describe import quality_line
 from ylg.cli.params import SEED
 from ylg.gan.config import DEVICES, PRECISIONS, TrainConfig
 from ylg.gan.presets import PRESETS, load_config, preset
@@ -165,23 +166,6 @@ def train(
         click.echo(f"checkpoint: {result.checkpoint}")
     click.echo(f"weights digest: {result.digest}")
     click.echo(f"run folder: {result.run_dir.resolve()}")
-
-
-def quality_line(quality: dict[str, float]) -> str:
-    """A measurement of :mod:`ylg.gan.quality` in words.
-
-    >>> quality_line({"kid": 0.01234, "digits_recognised": 0.9312})
-    '93.1% of samples recognised as their digit by an SVM (real digits: ~100%), KID 0.0123'
-    """
-    parts = []
-    if "digits_recognised" in quality:
-        parts.append(
-            f"{quality['digits_recognised']:.1%} of samples recognised as their digit "
-            "by an SVM (real digits: ~100%)"
-        )
-    if "kid" in quality:
-        parts.append(f"KID {quality['kid']:.4f}")
-    return ", ".join(parts)
 
 
 COMMANDS = [train]
