@@ -498,7 +498,11 @@ class Trainer:
                         log.write(self.step, values)
                         if tb is not None:
                             tb.scalars(self.step, values)
-                        bar.set_postfix(d=f"{values['loss_d']:.3f}", g=f"{values['loss_g']:.3f}")
+                        # no refresh of its own: the bar's interval decides (a log gets a
+                        # line every 30 s, not one per logged step)
+                        bar.set_postfix(
+                            d=f"{values['loss_d']:.3f}", g=f"{values['loss_g']:.3f}", refresh=False
+                        )
                 if measured:  # measured at a step that logs nothing else
                     log.write(self.step, measured)
                     if tb is not None:
