@@ -21,11 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from _report import machine
-from PIL import Image
 
 from ylg.figures import save_figure
 from ylg.figures.style import new_figure
-from ylg.gan.data import _bundled_photos  # the photos the ``photos`` data set is cut from
+from ylg.gan.data import photo_crops  # the photos the ``photos`` data set is cut from
 from ylg.gan.invert import Settings, choose_class, invert_one, load_models, write_outputs
 from ylg.gan.invert.figures import to_uint8
 from ylg.gan.presets import preset
@@ -41,21 +40,11 @@ METHODS = ("pixel", "ylg")
 
 def held_out_crops(resolution: int, per_photo: int) -> list[tuple[str, int, torch.Tensor]]:
     """``(name, class, image [3, R, R] in [-1, 1])``: new crops, cut as the data set cuts."""
-    rng = np.random.default_rng(HELD_OUT_SEED)
-    out = []
-    for label, (name, array) in enumerate(_bundled_photos().items()):
-        pil = Image.fromarray(np.ascontiguousarray(array[..., :3]))
-        h, w = array.shape[:2]
-        for i in range(per_photo):
-            side = int(rng.uniform(0.35, 0.8) * min(h, w))
-            top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-            crop = pil.resize(
-                (resolution, resolution),
-                Image.Resampling.BICUBIC,
-                box=(left, top, left + side, top + side),
-            )
-            x = torch.from_numpy(np.asarray(crop, dtype=np.float32)).permute(2, 0, 1)
-            out.append((f"{name}-{i}", label, x / 127.5 - 1.0))
+    out, seen = [], {}
+    for name, label, img in photo_crops(resolution, per_photo, seed=HELD_OUT_SEED):
+        i = seen[name] = seen.get(name, -1) + 1
+        x = torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)
+        out.append((f"{name}-{i}", label, x / 127.5 - 1.0))
     return out
 
 

@@ -157,17 +157,20 @@ def _bundled_photos() -> dict[str, np.ndarray]:
     return photos
 
 
-def photos(resolution: int, crops: int = PHOTO_CROPS) -> TensorImages:
-    """``crops`` random square crops (35-80% of the shorter side) of each bundled photo."""
+def photo_crops(
+    resolution: int, per_photo: int, seed: int = 2020
+) -> list[tuple[str, int, np.ndarray]]:
+    """``(photo name, class, uint8 [R, R, 3])``: ``per_photo`` random square crops
+    (35-80% of the shorter side) of each bundled photo, resized to ``resolution``; the
+    training set is ``seed`` 2020, other seeds give held-out crops cut the same way."""
     from PIL import Image
 
-    rng = np.random.default_rng(2020)
-    images, labels, classes = [], [], []
+    rng = np.random.default_rng(seed)
+    out = []
     for label, (name, array) in enumerate(_bundled_photos().items()):
-        classes.append(name)
         pil = Image.fromarray(np.ascontiguousarray(array[..., :3]))
         h, w = array.shape[:2]
-        for _ in range(crops):
+        for _ in range(per_photo):
             side = int(rng.uniform(0.35, 0.8) * min(h, w))
             top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
             crop = pil.resize(
@@ -175,10 +178,16 @@ def photos(resolution: int, crops: int = PHOTO_CROPS) -> TensorImages:
                 Image.Resampling.BICUBIC,
                 box=(left, top, left + side, top + side),
             )
-            images.append(np.asarray(crop, dtype=np.uint8))
-            labels.append(label)
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return TensorImages(x, torch.tensor(labels), classes)
+            out.append((name, label, np.asarray(crop, dtype=np.uint8)))
+    return out
+
+
+def photos(resolution: int, crops: int = PHOTO_CROPS) -> TensorImages:
+    """``crops`` random square crops (35-80% of the shorter side) of each bundled photo."""
+    cut = photo_crops(resolution, crops)
+    classes = list(dict.fromkeys(name for name, _, _ in cut))
+    x = torch.from_numpy(np.stack([img for _, _, img in cut])).permute(0, 3, 1, 2).contiguous()
+    return TensorImages(x, torch.tensor([label for _, label, _ in cut]), classes)
 
 
 def load_dataset(source: str, resolution: int) -> TensorImages | FolderImages:
