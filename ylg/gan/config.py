@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import math
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -48,6 +49,19 @@ def pattern_sha256(text: str) -> str:
     'e3b0c44298fc'
     """
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rederive(data: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Reset in ``data`` what is derived from a key ``changes`` sets: a new
+    ``resolution`` without its own ``attn_resolution`` derives that again (0 means
+    derive it: 16 at 32 px, else 32, the paper's layer at 32x32).
+
+    >>> data = {"resolution": 64, "attn_resolution": 16}
+    >>> rederive(data, {"resolution": 64}); data["attn_resolution"]
+    0
+    """
+    if "resolution" in changes and "attn_resolution" not in changes:
+        data["attn_resolution"] = 0
 
 
 @dataclass
@@ -236,8 +250,7 @@ class TrainConfig:
             raise YlgError(f"unknown config key(s): {', '.join(bad)}")
         data = self.to_dict()
         data.update({k: v for k, v in changes.items() if v is not None})
-        if "resolution" in changes and "attn_resolution" not in changes:
-            data["attn_resolution"] = 0
+        rederive(data, changes)
         if changes.get("attention") is not None and "attention_pattern" not in changes:
             # an attention named again: its pattern is read again from where it names
             data["attention_pattern"] = data["attention_sha256"] = ""

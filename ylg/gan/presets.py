@@ -20,7 +20,7 @@ import os
 import sys
 
 from ylg.errors import YlgError
-from ylg.gan.config import TrainConfig
+from ylg.gan.config import TrainConfig, rederive
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -155,6 +155,5 @@ def load_config(path: str | os.PathLike[str]) -> TrainConfig:
         return TrainConfig.from_dict(data)
     start = preset(str(base)).to_dict()
     start.update(data)
-    if "resolution" in data and "attn_resolution" not in data:
-        start["attn_resolution"] = 0
+    rederive(start, data)
     return TrainConfig.from_dict(start)
