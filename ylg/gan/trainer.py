@@ -110,37 +110,9 @@ class TrainResult:
     quality: dict[str, float] = field(default_factory=dict)  # the last eval_every measurement
 
 
-def toml_string(text: str) -> str:
-    """``text`` as a TOML string: a basic string, or a multi-line one when it has
-    several lines (a pattern file), escaped so that any text reads back unchanged.
-
-    >>> print(toml_string('a "b"'))
-    "a \\"b\\""
-    >>> toml_string("two\\nlines").splitlines()[1:]
-    ['two', 'lines\"\"\"']
-    """
-    multi = "\n" in text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"' and (not multi or out[-2:] == ['"', '"']):
-            out.append('\\"')
-        elif (ch == "\n" and multi) or ch == "\t":
-            out.append(ch)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04X}")
-        elif 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
-            raise YlgError(f"cannot write the text {text[:40]!r} as TOML (lone surrogate)")
-        else:
-            out.append(ch)
-    body = "".join(out)
-    return f'"""\n{body}"""' if multi else f'"{body}"'
-
-
 def config_toml(cfg: TrainConfig) -> str:
-    """The config as a TOML file that ``--config`` reads back (the pattern text last).
+    """The config as a TOML file that ``--config`` reads back (the pattern text last, as
+    a multi-line string), written by tomli-w like pattern files.
 
     >>> text = 'name = "a"\\nsteps = ["k == q"]\\n'
     >>> cfg = TrainConfig(attention="axial", attention_pattern=text)
@@ -148,15 +120,18 @@ def config_toml(cfg: TrainConfig) -> str:
     >>> TrainConfig.from_dict(tomllib.loads(config_toml(cfg))) == cfg
     True
     """
-    lines, last = [], []
-    for key, value in cfg.to_dict().items():
-        if isinstance(value, bool):
-            lines.append(f"{key} = {str(value).lower()}")
-        elif isinstance(value, (int, float)):
-            lines.append(f"{key} = {value!r}")
-        else:
-            (last if "\n" in value else lines).append(f"{key} = {toml_string(value)}")
-    return "\n".join(lines + last) + "\n"
+    import tomli_w
+
+    data = cfg.to_dict()
+    for key, value in data.items():
+        if isinstance(value, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise YlgError(f"cannot write {key} {value[:40]!r} as TOML (lone surrogate)")
+    last = {k: v for k, v in data.items() if isinstance(v, str) and "\n" in v}
+    ordered = {**{k: v for k, v in data.items() if k not in last}, **last}
+    try:
+        return tomli_w.dumps(ordered, multiline_strings=True)
+    except (TypeError, ValueError, UnicodeError) as exc:
+        raise YlgError(f"cannot write this config as TOML ({exc})") from None
 
 
 def with_pattern(cfg: TrainConfig) -> TrainConfig:
