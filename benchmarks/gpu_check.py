@@ -517,6 +517,14 @@ def end_to_end(device: torch.device, budget: Budget) -> list[str]:
     """``ylg train`` on the GPU end to end, and checkpoints across devices: a GPU run
     sampled and resumed on the CPU, a CPU run resumed on the GPU."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    import importlib.util
+
+    missing = [m for m in ("tomli_w", "tensorboard", "PIL") if importlib.util.find_spec(m) is None]
+    if missing:
+        return [
+            f"End to end: not run: `ylg train` needs {', '.join(missing)}, absent on this"
+            " machine (install them, or carry their wheels into the call)"
+        ]
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         steps = [
