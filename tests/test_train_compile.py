@@ -6,20 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from test_train_runs import TINY  # the same tiny run the other training tests use
 
 from ylg.gan.presets import load_config
 from ylg.gan.trainer import Trainer
-
-TINY = """\
-preset = "digits"
-g_channels = 16
-d_channels = 32
-attn_resolution = 8
-batch_size = 8
-steps = 2
-sample_count = 9
-tensorboard = false
-"""
 
 
 def _trainer(tmp_path: Path, **overrides) -> Trainer:

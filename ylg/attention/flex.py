@@ -41,7 +41,7 @@ from torch import Tensor
 
 from ylg.attention.masksets import StepMask
 from ylg.errors import YlgError
-from ylg.patterns.tiles import DEFAULT_TILE, PAD, TilePlan, plan_step
+from ylg.patterns.tiles import DEFAULT_TILE, PAD, TilePlan, order_slots, plan_step
 
 #: Smallest head dimension the fused kernels take (Triton's ``tl.dot`` needs 16).
 MIN_KERNEL_DIM = 16
@@ -182,7 +182,7 @@ def prepare(
     )
     q_index = np.where(q_orders >= 0, q_orders, nq)
     k_index = np.where(k_orders >= 0, k_orders, nk)
-    slots = np.stack([_slot(q, nq) for q in q_orders])
+    slots = np.stack([order_slots(q, nq) for q in q_orders])
     return FlexPlan(
         query_index=torch.from_numpy(q_index).to(device),
         key_index=torch.from_numpy(k_index).to(device),
@@ -190,13 +190,6 @@ def prepare(
         block_mask=block_mask,
         plans=tuple(plans[s] for s in steps),
     )
-
-
-def _slot(order: np.ndarray, n: int) -> np.ndarray:
-    slot = np.empty(n, dtype=np.int64)
-    real = order >= 0
-    slot[order[real]] = np.flatnonzero(real)
-    return slot
 
 
 def _take(x: Tensor, index: Tensor) -> Tensor:

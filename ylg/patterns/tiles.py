@@ -110,11 +110,11 @@ class TilePlan:
 
     def query_slot(self) -> np.ndarray:
         """Slot of each query (``[nq]``)."""
-        return _slots(self.query_order, self.nq)
+        return order_slots(self.query_order, self.nq)
 
     def key_slot(self) -> np.ndarray:
         """Slot of each key (``[nk]``)."""
-        return _slots(self.key_order, self.nk)
+        return order_slots(self.key_order, self.nk)
 
     def summary(self) -> dict[str, object]:
         """The numbers of the plan, JSON-ready."""
@@ -140,7 +140,12 @@ def _per_tile(flags: np.ndarray, tile: int) -> np.ndarray:
     return padded.reshape(-1, tile).sum(axis=1)
 
 
-def _slots(order: np.ndarray, n: int) -> np.ndarray:
+def order_slots(order: np.ndarray, n: int) -> np.ndarray:
+    """The slot of each of ``n`` tokens in ``order`` (``-1`` entries are padding).
+
+    >>> order_slots(np.array([2, -1, 0, 1]), 3).tolist()
+    [2, 3, 0]
+    """
     slot = np.empty(n, dtype=np.int64)
     real = order >= 0
     slot[order[real]] = np.flatnonzero(real)
@@ -223,7 +228,7 @@ def tile_plan(
 
 def _plan(coo: _Coo, t: int, qo: np.ndarray, ko: np.ndarray, strategy: str) -> TilePlan:
     lq, lk = len(qo), len(ko)
-    occupancy = coo.occupancy(_slots(qo, coo.nq), _slots(ko, coo.nk), lq, lk, t)
+    occupancy = coo.occupancy(order_slots(qo, coo.nq), order_slots(ko, coo.nk), lq, lk, t)
     capacity = _per_tile(qo >= 0, t)[:, None] * _per_tile(ko >= 0, t)[None, :]
     return TilePlan(qo, ko, t, occupancy, capacity, len(coo.rows), coo.nq, coo.nk, strategy)
 
@@ -339,8 +344,8 @@ def plan_tiles(
     if large:
         rounds = min(rounds, 1)
     for current in evaluated[: 1 if large else REFINED]:
-        q_rank = _slots(current.query_order, nq)
-        k_rank = _slots(current.key_order, nk)
+        q_rank = order_slots(current.query_order, nq)
+        k_rank = order_slots(current.key_order, nk)
         base = current.strategy
         for _ in range(rounds):
             start = current.nonempty
