@@ -26,7 +26,6 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
 from ylg.attention.heads import PatternLike
@@ -37,6 +36,7 @@ from ylg.attention.masksets import (
     is_exported_path,
     load_exported,
 )
+from ylg.attention.spectral_norm import spectral_norm
 from ylg.errors import YlgError
 from ylg.patterns import Grid
 

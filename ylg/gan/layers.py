@@ -1,10 +1,8 @@
 """The building blocks of SAGAN: spectrally normalised layers and class-conditional batch norm.
 
-Spectral norm is applied when a layer is built, on the CPU, before the model moves to
-its device (torch_xla needs it that way). :class:`SpectralNorm` is torch's
-``parametrizations.spectral_norm`` (one power iteration per training forward) with
-``sigma = sum(u * W v)`` in place of ``torch.vdot``, which torch_xla runs on the host
-and which would cut the XLA graph at every layer.
+Spectral norm is :func:`ylg.attention.spectral_norm.spectral_norm` (XLA-safe, the same
+one the attention blocks use), applied when a layer is built, on the CPU, before the
+model moves to its device.
 
 >>> import torch
 >>> conv = sn_conv(3, 8, 3)
@@ -18,45 +16,18 @@ torch.Size([4, 8, 2, 2])
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils import parametrize
 
+from ylg.attention.spectral_norm import SpectralNorm, spectral_norm
 
-class SpectralNorm(nn.Module):
-    """Parametrization ``W -> W / sigma(W)``, sigma by power iteration (``_u``, ``_v`` buffers)."""
-
-    def __init__(self, weight: torch.Tensor, eps: float = 1e-12) -> None:
-        super().__init__()
-        self.eps = eps
-        mat = weight.detach().flatten(1)
-        u = F.normalize(mat.new_empty(mat.shape[0]).normal_(0, 1), dim=0, eps=eps)
-        v = F.normalize(mat.new_empty(mat.shape[1]).normal_(0, 1), dim=0, eps=eps)
-        self.register_buffer("_u", u)
-        self.register_buffer("_v", v)
-        self._power_method(mat, 15)
-
-    @torch.no_grad()
-    def _power_method(self, mat: torch.Tensor, iterations: int) -> None:
-        for _ in range(iterations):  # in place: DataParallel replicas share these buffers
-            self._u.copy_(F.normalize(torch.mv(mat, self._v), dim=0, eps=self.eps))
-            self._v.copy_(F.normalize(torch.mv(mat.t(), self._u), dim=0, eps=self.eps))
-
-    def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        mat = weight.flatten(1)
-        if self.training:
-            self._power_method(mat, 1)
-        u, v = self._u.clone(), self._v.clone()  # autograd may need them after the next update
-        return weight / (u * torch.mv(mat, v)).sum()
-
-    def right_inverse(self, value: torch.Tensor) -> torch.Tensor:
-        return value
-
-
-def spectral_norm(module: nn.Module) -> nn.Module:
-    """Spectrally normalise ``module.weight`` (first dimension = outputs)."""
-    parametrize.register_parametrization(module, "weight", SpectralNorm(module.weight))
-    return module
+__all__ = [
+    "ClassBatchNorm",
+    "SpectralNorm",
+    "sn_conv",
+    "sn_embedding",
+    "sn_linear",
+    "spectral_norm",
+]
 
 
 def _init(layer: nn.Module) -> nn.Module:
