@@ -16,7 +16,7 @@ a smallest set of tokens whose removal separates them: the bottleneck.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,15 +111,64 @@ class FlowNetwork:
                 f"max flow works on layers of at most {MAX_FLOW_TOKENS} tokens (256x256);"
                 f" {masks.describe()} has {max(masks.nq, masks.nk)}"
             )
-        self.masks = masks
-        self.grids = layer_grids(masks)
+        self.masks: Masks | None = masks
+        self._build(step_matrices(masks), layer_grids(masks), masks.pattern.name, masks.describe())
+
+    @classmethod
+    def from_steps(
+        cls,
+        mats: Sequence[sp.csr_array],
+        grids: Sequence[Grid],
+        *,
+        pattern: str = "",
+        layout: str = "",
+    ) -> "FlowNetwork":
+        """The network of any chain of steps ``mats = [M_1, ..., M_p]`` (``M_i`` maps layer
+        ``i-1``, its columns, to layer ``i``, its rows) on the layers ``grids = [V0 .. Vp]``,
+        e.g. the steps of several attention layers stacked (:mod:`ylg.ifg.stack`).
+
+        >>> import scipy.sparse as sp
+        >>> from ylg.patterns import Grid
+        >>> hub = sp.csr_array([[1, 1], [1, 1]], dtype=bool)       # both read both
+        >>> net = FlowNetwork.from_steps([hub, sp.eye_array(2, format="csr", dtype=bool)],
+        ...                              [Grid(2)] * 3)
+        >>> net.max_flow([0, 1], [0, 1]).value
+        2
+        """
+        if not mats or len(grids) != len(mats) + 1:
+            raise YlgError(
+                f"a flow network needs p >= 1 steps and p + 1 layer grids, got {len(mats)}"
+                f" steps and {len(grids)} grids"
+            )
+        for i, mat in enumerate(mats):
+            if mat.shape != (grids[i + 1].size, grids[i].size):
+                raise YlgError(
+                    f"step {i + 1} has shape {mat.shape}, but maps the {grids[i]} grid to the"
+                    f" {grids[i + 1]} grid"
+                )
+        largest = max(g.size for g in grids)
+        if largest > MAX_FLOW_TOKENS:
+            raise YlgError(
+                f"max flow works on layers of at most {MAX_FLOW_TOKENS} tokens (256x256);"
+                f" a layer here has {largest}"
+            )
+        net = cls.__new__(cls)
+        net.masks = None
+        net._build(list(mats), list(grids), pattern, layout)
+        return net
+
+    def _build(
+        self, mats: list[sp.csr_array], grids: list[Grid], pattern: str, layout: str
+    ) -> None:
+        self.pattern, self.layout = pattern, layout
+        self.grids = grids
         sizes = [g.size for g in self.grids]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         tokens = int(self.offsets[-1])
         self.source, self.sink = 2 * tokens, 2 * tokens + 1
         self.unbounded = unbounded = tokens + 1  # more than any flow can carry
         rows, cols, caps = [2 * np.arange(tokens)], [2 * np.arange(tokens) + 1], [np.ones(tokens)]
-        for layer, mat in enumerate(step_matrices(masks), 1):
+        for layer, mat in enumerate(mats, 1):
             coo = mat.tocoo()
             rows.append(2 * (self.offsets[layer - 1] + coo.col.astype(np.int64)) + 1)
             cols.append(2 * (self.offsets[layer] + coo.row.astype(np.int64)))
@@ -171,8 +220,8 @@ class FlowNetwork:
             sinks=dst,
             bottleneck=[self.token(int(t)) for t in cut],
             seconds=time.perf_counter() - start,
-            pattern=self.masks.pattern.name,
-            layout=self.masks.describe(),
+            pattern=self.pattern,
+            layout=self.layout,
         )
 
 
@@ -191,11 +240,17 @@ def split_graph(masks: Masks) -> nx.DiGraph:
     """The vertex-split graph in networkx: nodes ``(layer, position, "in"|"out")``, edge
     ``in -> out`` of capacity 1 for each token, attention edges without a capacity
     (unbounded for networkx's flow functions)."""
+    return split_graph_of_steps(step_matrices(masks), layer_grids(masks))
+
+
+def split_graph_of_steps(mats: Sequence[sp.csr_array], grids: Sequence[Grid]) -> nx.DiGraph:
+    """:func:`split_graph` of any chain of steps on the layers ``grids``
+    (see :meth:`FlowNetwork.from_steps`)."""
     graph = nx.DiGraph()
-    for layer, grid in enumerate(layer_grids(masks)):
+    for layer, grid in enumerate(grids):
         for pos in range(grid.size):
             graph.add_edge((layer, pos, "in"), (layer, pos, "out"), capacity=1)
-    for layer, mat in enumerate(step_matrices(masks), 1):
+    for layer, mat in enumerate(mats, 1):
         coo = mat.tocoo()
         for q, k in zip(coo.row.tolist(), coo.col.tolist()):
             graph.add_edge((layer - 1, k, "out"), (layer, q, "in"))
@@ -209,12 +264,31 @@ def max_flow_networkx(masks: Masks, sources: Iterable[int], sinks: Iterable[int]
     >>> max_flow_networkx(load_pattern("star").on("3x3"), [1, 2], [4, 5]).value
     1
     """
+    return max_flow_networkx_of_steps(
+        step_matrices(masks),
+        layer_grids(masks),
+        sources,
+        sinks,
+        pattern=masks.pattern.name,
+        layout=masks.describe(),
+    )
+
+
+def max_flow_networkx_of_steps(
+    mats: Sequence[sp.csr_array],
+    grids: Sequence[Grid],
+    sources: Iterable[int],
+    sinks: Iterable[int],
+    *,
+    pattern: str = "",
+    layout: str = "",
+) -> MaxFlow:
+    """:func:`max_flow_networkx` of any chain of steps on the layers ``grids``."""
     start = time.perf_counter()
-    grids = layer_grids(masks)
-    last = masks.num_steps
+    last = len(mats)
     src = _token_set(sources, grids[0], "source")
     dst = _token_set(sinks, grids[-1], "sink")
-    graph = split_graph(masks)
+    graph = split_graph_of_steps(mats, grids)
     for s in src:
         graph.add_edge("source", (0, s, "in"))
     for t in dst:
@@ -232,6 +306,6 @@ def max_flow_networkx(masks: Masks, sources: Iterable[int], sinks: Iterable[int]
         sinks=dst,
         bottleneck=cut,
         seconds=time.perf_counter() - start,
-        pattern=masks.pattern.name,
-        layout=masks.describe(),
+        pattern=pattern,
+        layout=layout,
     )

@@ -19,24 +19,39 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from ylg.ifg.layers import layer_grids, step_matrices
-from ylg.patterns import Masks
+from ylg.patterns import Grid, Masks
 
 
 def build_graph(masks: Masks) -> nx.DiGraph:
     """The layered DAG of ``masks``: nodes ``(layer, position)`` with ``layer`` and
     ``cell`` attributes, an edge ``(i-1, k) -> (i, q)`` wherever step ``i`` has ``M[q, k]``."""
+    return graph_of_steps(step_matrices(masks), layer_grids(masks))
+
+
+def graph_of_steps(mats: Sequence[sp.csr_array], grids: Sequence[Grid]) -> nx.DiGraph:
+    """The layered DAG of any chain of steps ``mats = [M_1, ..., M_p]`` on the layers
+    ``grids = [V0 .. Vp]`` (e.g. the steps of several stacked attention layers).
+
+    >>> import scipy.sparse as sp
+    >>> from ylg.patterns import Grid
+    >>> g = graph_of_steps([sp.csr_array([[1, 1], [0, 1]], dtype=bool)], [Grid(2)] * 2)
+    >>> sorted(g.edges), g.nodes[(1, 1)]
+    ([((0, 0), (1, 0)), ((0, 1), (1, 0)), ((0, 1), (1, 1))], {'layer': 1, 'cell': (1,)})
+    """
     graph = nx.DiGraph()
-    for layer, grid in enumerate(layer_grids(masks)):
-        rows, cols = grid.rows().tolist(), grid.cols().tolist()
+    for layer, grid in enumerate(grids):
+        cells = zip(*grid.coords().tolist())
         graph.add_nodes_from(
-            ((layer, pos), {"layer": layer, "cell": (r, c)})
-            for pos, (r, c) in enumerate(zip(rows, cols))
+            ((layer, pos), {"layer": layer, "cell": tuple(c)}) for pos, c in enumerate(cells)
         )
-    for layer, mat in enumerate(step_matrices(masks), 1):
+    for layer, mat in enumerate(mats, 1):
         coo = mat.tocoo()
         graph.add_edges_from(
             zip(
