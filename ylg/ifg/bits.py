@@ -142,24 +142,43 @@ def propagate(
     _, one = np.unique(same, return_index=True)
     degree, first = degree[one], first[one]
     answers = np.zeros((one.size, nwords), dtype=np.uint64)
-    order = np.argsort(degree, kind="stable")
+    # The words a list can set: from the first to the last non-zero word of its rows
+    # (local patterns reach a narrow band of positions). Blocks go by degree, then by
+    # that band, so that a block only gathers and ors the words its band spans.
+    nonzero = bits != 0
+    word_lo = np.argmax(nonzero, axis=1)
+    word_hi = nwords - np.argmax(nonzero[:, ::-1], axis=1)
+    busy = degree > 0
+    band_lo = np.zeros(one.size, dtype=np.int64)
+    band_hi = np.zeros(one.size, dtype=np.int64)
+    if busy.any():
+        band_lo[busy] = np.minimum.reduceat(word_lo[cols], first[busy])
+        band_hi[busy] = np.maximum.reduceat(word_hi[cols], first[busy])
+    order = np.lexsort((band_lo, degree))
     order = order[degree[order] > 0]
     # One extra all-zero row: padding for rows with fewer neighbours than their block.
     source = np.concatenate([bits, np.zeros((1, nwords), dtype=np.uint64)])
     pad = bits.shape[0]
     block = max(1, BLOCK_BYTES // (8 * nwords))
-    acc = np.empty((block, nwords), dtype=np.uint64)
+    acc = np.empty(block * nwords, dtype=np.uint64)
     tmp = np.empty((block, nwords), dtype=np.uint64)
     for lo in _bar(range(0, order.size, block), progress, desc):
         rows = order[lo : lo + block]
-        a, t = acc[: rows.size], tmp[: rows.size]
-        a[...] = 0
         deg, start = degree[rows], first[rows]
+        w0, w1 = int(band_lo[rows].min()), int(band_hi[rows].max())
+        whole = 4 * (w1 - w0) > 3 * nwords
+        if whole:
+            w0, w1 = 0, nwords
+        a = acc[: rows.size * (w1 - w0)].reshape(rows.size, w1 - w0)
+        a[...] = 0
         for j in range(int(deg.max())):
             idx = np.where(deg > j, cols[np.minimum(start + j, cols.size - 1)], pad)
-            np.take(source, idx, axis=0, out=t)
-            np.bitwise_or(a, t, out=a)
-        answers[rows] = a
+            if whole:  # mode="clip" gathers without the buffered copy "raise" makes
+                np.take(source, idx, axis=0, out=tmp[: rows.size], mode="clip")
+                np.bitwise_or(a, tmp[: rows.size], out=a)
+            else:
+                np.bitwise_or(a, source[idx, w0:w1], out=a)
+        answers[rows, w0:w1] = a
     out[todo] = answers[same]
     return out
 

@@ -137,9 +137,21 @@ def reach_matrices(mats: list[sp.csr_array], *, progress: bool = False) -> Reach
     """
     n_in, n_out = mats[0].shape[1], mats[-1].shape[0]
     _check_memory(max(max(m.shape) for m in mats), max(n_in, n_out))
-    transposed = [m.T.tocsr() for m in mats]
-    backward = sum(distinct_entries(m) for m in mats[1:]) * words(n_in)
-    forward = sum(distinct_entries(m) for m in transposed[:-1]) * words(n_out)
+    # A matrix that comes back (a stack repeating one layer) is looked at once.
+    flipped: dict[int, sp.csr_array] = {}
+    distinct: dict[int, int] = {}
+    for m in mats:
+        if id(m) not in flipped:
+            flipped[id(m)] = m.T.tocsr()
+    transposed = [flipped[id(m)] for m in mats]
+
+    def entries(m: sp.csr_array) -> int:
+        if id(m) not in distinct:
+            distinct[id(m)] = distinct_entries(m)
+        return distinct[id(m)]
+
+    backward = sum(entries(m) for m in mats[1:]) * words(n_in)
+    forward = sum(entries(m) for m in transposed[:-1]) * words(n_out)
     if backward <= forward:
         return Reach(reach_rows(mats, progress=progress), True, n_in, n_out)
     bits = pack(transposed[-1])
