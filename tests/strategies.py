@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-INT_VARS = ["q", "k", "n", "nq", "s", "qi", "qj", "ki", "kj", "h", "w"]
+INT_VARS = ["q", "k", "n", "nq", "s", "qt", "qi", "qj", "kt", "ki", "kj", "t", "h", "w"]
 
 
 def int_terms(max_leaves: int = 6) -> st.SearchStrategy[str]:

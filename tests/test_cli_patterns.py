@@ -66,7 +66,8 @@ def test_export_writes_masks_and_meta(tmp_path: Path) -> None:
         str(path),
     )
     assert out.returncode == 0, out.stderr
-    masks, meta = load_npz(path)
+    exported = load_npz(path)
+    masks, meta = exported.masks, exported.meta
     expected = load_pattern("ltr").on("16x16", query_grid="32x32").dense()
     assert masks.dtype == bool and np.array_equal(masks, expected)
     assert meta["grid"] == "16x16" and meta["query_grid"] == "32x32" and meta["order"] == "esa"
@@ -104,7 +105,7 @@ def test_user_pattern_file(tmp_path: Path) -> None:
 
 BAD = [
     (["patterns", "show", "nope", "--grid", "3x3"], "unknown pattern 'nope'"),
-    (["patterns", "show", "ltr", "--grid", "16x"], "grid must be written HxW"),
+    (["patterns", "show", "ltr", "--grid", "16x"], "grid must be written like"),
     (["patterns", "show", "ltr", "--grid", "3x3", "--order", "spiral"], "'spiral' is not one of"),
     (["export", "ltr", "--grid", "2048x2048", "-o", "x.npz"], "more than the"),
     (

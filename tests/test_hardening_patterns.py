@@ -72,6 +72,7 @@ def python_mask(source: str, h: int, w: int, order: str, s: int) -> np.ndarray |
         for b in range(n):
             ki, kj = divmod(int(pi[b]), w)
             env = dict(q=a, k=b, n=n, nq=n, s=s, qi=qi, qj=qj, ki=ki, kj=kj, h=h, w=w, hq=h, wq=w)
+            env.update(qt=0, kt=0, t=1, tq=1)  # a 2-D grid: one frame
             try:
                 value = eval(code, {"__builtins__": {}, "abs": abs, "min": min, "max": max}, env)
             except ZeroDivisionError:
@@ -196,8 +197,10 @@ def test_verify_defaults_are_those_of_k_flow() -> None:
 # -- item 10: nonsense is refused with a YlgError ----------------------------------------
 
 
-@pytest.mark.parametrize("grid", [(3.5, 3), (3, "3"), (True, 3), (3,), [3, 3, 3], None, 9])
-def test_grids_that_are_not_two_integers_are_refused(grid: object) -> None:
+@pytest.mark.parametrize(
+    "grid", [(3.5, 3), (3, "3"), (True, 3), (), [3, 3, 3, 3], None, 0, "3x3x3x3", 2.0]
+)
+def test_grids_that_are_not_one_to_three_integers_are_refused(grid: object) -> None:
     with pytest.raises(PatternError):
         load_pattern("ltr").on(grid)  # type: ignore[arg-type]
 
@@ -205,6 +208,8 @@ def test_grids_that_are_not_two_integers_are_refused(grid: object) -> None:
 def test_a_list_or_numpy_grid_is_fine() -> None:
     assert load_pattern("ltr").on([2, 3]).grid == Grid(2, 3)
     assert load_pattern("ltr").on((np.int64(2), np.int32(3))).grid == Grid(2, 3)
+    assert load_pattern("ltr").on(9).grid == Grid(9)
+    assert load_pattern("ltr").on([2, 3, 4]).grid == Grid(2, 3, 4)
 
 
 @pytest.mark.parametrize("stride", [2.5, 0, -1, True, "2"])

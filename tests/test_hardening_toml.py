@@ -106,7 +106,7 @@ def test_an_emoji_pattern_exports_masks_the_layer_accepts(
     with pytest.raises(SystemExit) as exc:
         main(["export", str(source), "--grid", "8x8", "--query-grid", "16x16", "-o", str(out)])
     assert exc.value.code in (0, None), capsys.readouterr().err
-    _, meta = load_npz(out)
+    meta = load_npz(out).meta
     assert Pattern.from_toml(meta["source"]) == pattern
     layer = YLGAttention2d(64, out)
     assert layer is not None

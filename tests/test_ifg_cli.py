@@ -64,7 +64,7 @@ def test_verify_sampled_flow_states_samples_and_seed(capsys: pytest.CaptureFixtu
     "args, message",
     [
         (["verify", "nope", "--grid", "4x4"], "unknown pattern 'nope'"),
-        (["verify", "ltr", "--grid", "4x"], "grid must be written HxW"),
+        (["verify", "ltr", "--grid", "4x"], "grid must be written like"),
         (["verify", "ltr", "--grid", "4x4", "--flow", "0"], "--flow"),
         (["verify", "ltr", "--grid", "2x2", "--flow", "9"], "k = 9 is more than"),
         (["flow", "ltr", "--grid", "3x3", "--from", "5,5", "--to", "0,0"], "outside the 3x3"),

@@ -78,7 +78,9 @@ def test_a_query_without_keys_is_named_with_its_cell() -> None:
         Pattern("causal-strict", "", ("k < q",)).on("3x3").validate()
 
 
-@pytest.mark.parametrize("text", ["16x", "x16", "16", "0x4", "4x-1", "axb", "", "16x16x2"])
+@pytest.mark.parametrize(
+    "text", ["16x", "x16", "0x4", "4x-1", "axb", "", "16x16x2x2", "16xx16", "1e3", "0"]
+)
 def test_bad_grids(text: str) -> None:
     with pytest.raises(PatternError, match="grid"):
         Grid.parse(text)

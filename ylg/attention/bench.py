@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from ylg.attention.functional import prepare, sparse_attention
 from ylg.attention.masksets import HeadMasks, head_masks
 from ylg.errors import YlgError
+from ylg.patterns import Layout
 
 #: Methods: PyTorch's SDPA without and with the boolean mask, then ylg's backends.
 METHODS = ("sdpa", "sdpa+mask", "dense", "grouped", "flex", "flex-eager")
@@ -63,8 +64,7 @@ class Case:
         """The head masks of the case (the published YLG heads by default)."""
         return head_masks(
             self.pattern,
-            grid=self.grid,
-            query_grid=self.query_grid,
+            layout=Layout(self.grid, self.query_grid),
             num_heads=self.heads,
             verify=self.verify,
         )
@@ -134,8 +134,7 @@ def _single_head(masks: HeadMasks, h: int, verify: bool) -> HeadMasks:
     head = masks.heads[h]
     return head_masks(
         heads=[(head.pattern, head.step)],
-        grid=masks.grid,
-        query_grid=masks.query_grid,
+        layout=masks.layout,
         steps="sequential" if masks.sequential else "parallel",
         verify=verify,
     )

@@ -235,8 +235,10 @@ class FlexBackend:
         Masked pairs are skipped, so ``paper_compat`` changes nothing beyond rounding.
         """
         del paper_compat
-        if q.device.type == "cpu" and torch.is_grad_enabled() and any(
-            t.requires_grad for t in (q, k, v)
+        if (
+            q.device.type == "cpu"
+            and torch.is_grad_enabled()
+            and any(t.requires_grad for t in (q, k, v))
         ):
             raise YlgError(
                 f"FlexAttention has no backward pass on CPU; use backend='grouped' for training"

@@ -84,9 +84,7 @@ def auto_choice(device: "torch.device | str", masks: HeadMasks | None = None) ->
     return "flex", "CUDA, large layout: the fused block-sparse kernel skips empty tiles"
 
 
-def pick_backend(
-    backend: str, device: "torch.device | str", masks: HeadMasks | None = None
-) -> str:
+def pick_backend(backend: str, device: "torch.device | str", masks: HeadMasks | None = None) -> str:
     """The backend to run: ``backend`` itself, or what ``auto`` means on a device for a
     layout (:func:`auto_choice`; logged once per device kind, layout and pick).
 

@@ -103,7 +103,7 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class Layout:
+class GatherPlan:
     """All batches of one head list: the rows to gather, and where each output lands."""
 
     batches: tuple[Batch, ...]
@@ -119,8 +119,8 @@ def _bias(allowed: list[np.ndarray], device: torch.device, dtype: torch.dtype) -
     return torch.from_numpy(bias).to(device=device, dtype=dtype)
 
 
-def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> Layout:
-    """The grouped layout of a head list for tensors of a device and dtype.
+def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtype) -> GatherPlan:
+    """The gather plan of a head list for tensors of a device and dtype.
 
     Every piece of every head's plan is an item; items of equal shape form a batch
     (its ``heads`` are items: one head's piece each).
@@ -169,7 +169,7 @@ def prepare(steps: tuple[StepMask, ...], device: torch.device, dtype: torch.dtyp
         piece = np.searchsorted(starts, plan.slot, side="right") - 1
         first_row = np.array([row_of[h, i] for i in range(len(sizes))])
         slots[h * nq : (h + 1) * nq] = first_row[piece] + plan.slot - starts[piece]
-    return Layout(
+    return GatherPlan(
         tuple(batches),
         torch.from_numpy(np.concatenate(queries)).to(device),
         torch.from_numpy(np.concatenate(keys)).to(device),
@@ -322,7 +322,7 @@ def _backward(bt: Batch, saved: tuple, grads: tuple, factor: float, finite: bool
 
 class _GroupedAttention(torch.autograd.Function):
     """Joint softmax attention of each row over its shared columns and its group's
-    keys, for every batch of a layout, tile by tile, with a recomputing backward pass
+    keys, for every batch of a gather plan, tile by tile, with a recomputing backward pass
     (FlashAttention identities: ``dS = P * (dP - rowsum(dO * O))``; masked pairs have
     ``P = 0``, so they need no pass of their own).
 
@@ -333,25 +333,25 @@ class _GroupedAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, q: Tensor, k: Tensor, v: Tensor, layout: Layout, factor: float, finite: bool
+        ctx: Any, q: Tensor, k: Tensor, v: Tensor, plan: GatherPlan, factor: float, finite: bool
     ) -> Tensor:
         b = q.shape[0]
         out = q.new_empty(b, q.shape[1], v.shape[-1])
         lse = q.new_empty(b, q.shape[1])
-        for bt in layout.batches:
+        for bt in plan.batches:
             views = bt.views(q, k, v)
             qo, n = bt.query_offset, bt.heads * bt.rows
             out_b = out[:, qo : qo + n].view(b, bt.heads, bt.rows, -1)
             lse_b = lse[:, qo : qo + n].view(b, bt.heads, bt.rows)
             _forward(bt, views, out_b, lse_b, factor, finite)
-        ctx.layout, ctx.factor, ctx.finite = layout, factor, finite
+        ctx.plan, ctx.factor, ctx.finite = plan, factor, finite
         ctx.save_for_backward(q, k, v, out, lse)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple:
-        layout: Layout = ctx.layout
+        plan: GatherPlan = ctx.plan
         q, k, v, out, lse = ctx.saved_tensors
         b = q.shape[0]
         # Gradients reach the base-2 logits times ln 2; fold that into dO and
@@ -359,7 +359,7 @@ class _GroupedAttention(torch.autograd.Function):
         grad = grad * LN2
         delta = (grad * out).sum(-1)
         dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
-        for bt in layout.batches:
+        for bt in plan.batches:
             qo, n = bt.query_offset, bt.heads * bt.rows
 
             def rows(t: Tensor, qo: int = qo, n: int = n, bt: Batch = bt) -> Tensor:
@@ -372,10 +372,10 @@ class _GroupedAttention(torch.autograd.Function):
 
 
 def run(
-    q: Tensor, k: Tensor, v: Tensor, plan: Layout, *, scale: float, paper_compat: bool
+    q: Tensor, k: Tensor, v: Tensor, plan: GatherPlan, *, scale: float, paper_compat: bool
 ) -> Tensor:
     """Attention of ``q [B, H, nq, d]`` over ``k, v [B, H, nk, d|dv]`` by the grouped
-    layout from :func:`prepare`.
+    gather plan from :func:`prepare`.
 
     Masked pairs are never computed, so ``paper_compat`` (``-1000`` instead of ``-inf``)
     changes nothing here beyond rounding. A non-finite key reaches only the queries that

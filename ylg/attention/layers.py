@@ -34,11 +34,10 @@ from ylg.attention.masksets import (
     HeadMasks,
     head_masks,
     is_exported_path,
-    load_exported,
 )
 from ylg.attention.spectral_norm import spectral_norm
 from ylg.errors import YlgError
-from ylg.patterns import Grid
+from ylg.patterns import Grid, Layout, load_npz
 
 #: The layout the pattern is verified on when the layer is built: the published
 #: model's 32x32 feature maps (keys pooled to 16x16 by the default key_pool of 2).
@@ -197,8 +196,7 @@ class YLGAttention2d(Attention2d):
         # backend, device and dtype: it lives on the layer, so deleting the model frees it.
         self._prepared: dict[object, object] = {}
         if is_exported_path(pattern):
-            exported = load_exported(pattern)  # type: ignore[arg-type]
-            qg = exported.query_grid
+            qg = load_npz(pattern).layout.query_grid  # type: ignore[arg-type]
             self.masks_for(qg.height, qg.width)
         else:
             self.masks_for(CHECK_SIZE, CHECK_SIZE)
@@ -214,8 +212,7 @@ class YLGAttention2d(Attention2d):
             grid = Grid(height // self.key_pool, width // self.key_pool)
             self._layouts[key] = head_masks(
                 self.pattern,
-                grid=grid,
-                query_grid=Grid(height, width),
+                layout=Layout(grid, Grid(height, width)),
                 heads=self.heads_spec,
                 num_heads=self.num_heads,
                 order=self.order,

@@ -3,9 +3,10 @@
 :func:`head_masks` turns a pattern choice (``"ylg"``, names, files, an exported
 ``.npz``, explicit heads) and a layout (key grid, query grid) into a
 :class:`HeadMasks`: per head, the step masks it attends through. Each distinct step
-mask is a :class:`StepMask` built once per process and shared by every head, layer and
-model that uses it, so building a model twice costs nothing the second time; the
-backends hang what they derive from it (torch tensors, plans) on the same object.
+mask is a :class:`StepMask` built once per process (in the :class:`Registry`, keyed by
+pattern and layout) and shared by every head, layer and model that uses it, so building
+a model twice costs nothing the second time; the backends hang what they derive from it
+on the host (tile plans) on the same object, and what they put on a device on the layer.
 
 >>> hm = head_masks("ylg", grid="4x4", query_grid="8x8")
 >>> hm.num_heads, hm.nq, hm.nk, hm.labels[:2]
@@ -17,9 +18,9 @@ True
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -27,13 +28,14 @@ import scipy.sparse as sp
 
 from ylg.attention.heads import Head, PatternLike, assign_heads, explicit_heads
 from ylg.errors import YlgError
-from ylg.patterns import Grid, Masks, Pattern, load_npz, masks_sha256
+from ylg.patterns import Grid, Layout, Masks, Pattern, load_npz, masks_sha256
+from ylg.patterns.layout import OnLayout
 
 #: Step modes: every head one step (the paper), or every step of its pattern in turn.
 STEP_MODES = ("parallel", "sequential")
 
 
-class StepMask:
+class StepMask(OnLayout):
     """One step of one pattern on one layout: ``[nq, nk]`` as CSR, dense on demand.
 
     ``cache`` holds what the backends derive from the mask (keyed by their own names).
@@ -42,18 +44,9 @@ class StepMask:
     def __init__(self, masks: Masks, step: int) -> None:
         self.masks = masks
         self.step = step
+        self.layout = masks.layout
         self.csr: sp.csr_array = masks.csr(step)  # refuses a query with no key
         self.cache: dict[Any, Any] = {}
-
-    @property
-    def nq(self) -> int:
-        """Number of queries."""
-        return self.masks.nq
-
-    @property
-    def nk(self) -> int:
-        """Number of keys."""
-        return self.masks.nk
 
     @property
     def label(self) -> str:
@@ -71,7 +64,7 @@ class StepMask:
 
 
 @dataclass(frozen=True)
-class HeadMasks:
+class HeadMasks(OnLayout):
     """Per head, the step masks it attends through, in order (one in parallel mode).
 
     ``stages[h][-1]`` maps the query grid to the key grid; earlier stages (sequential
@@ -79,8 +72,7 @@ class HeadMasks:
     """
 
     heads: tuple[Head, ...]
-    grid: Grid
-    query_grid: Grid
+    layout: Layout
     sequential: bool
     stages: tuple[tuple[StepMask, ...], ...] = field(repr=False)
 
@@ -88,21 +80,6 @@ class HeadMasks:
     def num_heads(self) -> int:
         """Number of heads."""
         return len(self.heads)
-
-    @property
-    def nq(self) -> int:
-        """Number of query positions (row-major on the query grid)."""
-        return self.query_grid.size
-
-    @property
-    def nk(self) -> int:
-        """Number of key positions (row-major on the key grid)."""
-        return self.grid.size
-
-    @property
-    def square(self) -> bool:
-        """Whether queries and keys share one grid."""
-        return self.grid == self.query_grid
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -114,84 +91,107 @@ class HeadMasks:
         return tuple(stage[-1] for stage in self.stages)
 
 
-@dataclass(frozen=True)
-class Exported:
-    """An ``.npz`` written by ``ylg export``: its pattern and the layout it was built on."""
-
-    path: str
-    pattern: Pattern
-    grid: Grid
-    query_grid: Grid
-    order: str
-    nonsquare: str
-    stride: int
-    sha256: str
-
-
-def load_exported(path: "str | os.PathLike[str]") -> Exported:
-    """Read an exported mask file (its sha256 is checked on reading)."""
-    _, meta = load_npz(path)
-    try:
-        return Exported(
-            path=os.fspath(path),
-            pattern=Pattern.from_toml(meta["source"], origin=os.fspath(path)),
-            grid=Grid.parse(meta["grid"]),
-            query_grid=Grid.parse(meta["query_grid"]),
-            order=meta["order"],
-            nonsquare=meta["nonsquare"],
-            stride=int(meta["stride"]),
-            sha256=meta["sha256"],
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise YlgError(f"{path}: incomplete metadata in the mask file ({exc})") from None
-
-
 def is_exported_path(pattern: object) -> bool:
     """Whether a pattern argument names an exported ``.npz``."""
     return isinstance(pattern, (str, os.PathLike)) and os.fspath(pattern).endswith(".npz")
 
 
-@lru_cache(maxsize=512)
-def _masks(
-    pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
-) -> Masks:
-    return pattern.on(grid, query_grid=query_grid, order=order, nonsquare=nonsquare, stride=stride)
+class Registry:
+    """What ylg derives from a (pattern, layout) pair on the host: masks, step masks,
+    Full Information verdicts and head sets, built once and shared by every layer and
+    model that uses them. Nothing here lives on a device: what a layer moves to a GPU
+    stays on the layer, so deleting the model frees it.
+
+    The oldest entries go when there are more than ``max_entries``; :meth:`clear` (or
+    :func:`clear_cache`) empties it.
+
+    >>> from ylg.patterns import Layout, load_pattern
+    >>> reg = Registry()
+    >>> lay = Layout("4x4")
+    >>> reg.masks(load_pattern("ltr"), lay) is reg.masks(load_pattern("ltr"), lay)
+    True
+    >>> len(reg), reg.clear(), len(reg)
+    (1, None, 0)
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget everything (masks, verdicts, head sets)."""
+        self._entries.clear()
+
+    def _get(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        value = make()
+        self._entries[key] = value
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return value
+
+    def masks(self, pattern: Pattern, layout: Layout) -> Masks:
+        """``pattern.on(layout)``, built once."""
+        return self._get(("masks", pattern, layout), lambda: pattern.on(layout))
+
+    def step_mask(self, pattern: Pattern, layout: Layout, step: int) -> StepMask:
+        """One step (0-based) of ``pattern.on(layout)``, built once."""
+        return self._get(
+            ("step", pattern, layout, step), lambda: StepMask(self.masks(pattern, layout), step)
+        )
+
+    def check_full_information(self, pattern: Pattern, layout: Layout) -> None:
+        """Raise :class:`YlgError` unless the pattern has Full Information on the layout
+        (verified by :func:`ylg.ifg.full_information`, once per layout)."""
+        self._get(("verified", pattern, layout), lambda: _verify(self.masks(pattern, layout)))
+
+    def head_masks(
+        self, heads: tuple[Head, ...], layout: Layout, sequential: bool, verify: bool
+    ) -> HeadMasks:
+        """The :class:`HeadMasks` of ``heads`` on ``layout``, built once."""
+
+        def make() -> HeadMasks:
+            if verify:
+                for p in dict.fromkeys(h.pattern for h in heads):
+                    self.check_full_information(p, layout)
+            stages = []
+            for h in heads:
+                steps = [h.step] if h.step is not None else list(range(len(h.pattern.steps)))
+                # Inner steps of a sequential head run on the key grid (queries = keys).
+                stages.append(
+                    tuple(
+                        self.step_mask(
+                            h.pattern, layout.square_on_keys() if i < len(steps) - 1 else layout, s
+                        )
+                        for i, s in enumerate(steps)
+                    )
+                )
+            return HeadMasks(heads, layout, sequential, tuple(stages))
+
+        return self._get(("heads", heads, layout, sequential, verify), make)
 
 
-@lru_cache(maxsize=512)
-def _step_mask(
-    pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
-    step: int,
-    inner: bool,
-) -> StepMask:
-    masks = _masks(pattern, grid, query_grid, order, nonsquare, stride)
-    return StepMask(masks.square_on_keys() if inner else masks, step)
+#: The registry every layer and :func:`head_masks` use.
+REGISTRY = Registry()
 
 
-@lru_cache(maxsize=512)
-def check_full_information(
-    pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
-) -> None:
-    """Raise :class:`YlgError` unless the pattern has Full Information on the layout
-    (verified by :func:`ylg.ifg.full_information`; cached per layout)."""
+def clear_cache() -> None:
+    """Empty :data:`REGISTRY` (masks, verdicts and head sets built so far).
+
+    >>> clear_cache(); len(REGISTRY)
+    0
+    """
+    REGISTRY.clear()
+
+
+def _verify(masks: Masks) -> bool:
     from ylg.ifg import full_information
 
-    masks = _masks(pattern, grid, query_grid, order, nonsquare, stride)
     verdict = full_information(masks)
     if not verdict.holds:
         example = ""
@@ -199,17 +199,19 @@ def check_full_information(
             i, icell, o, ocell = verdict.examples[0]
             example = f", e.g. input {i} {icell} never reaches output {o} {ocell}"
         raise YlgError(
-            f"pattern {pattern.name!r} lacks Full Information on {masks.describe()}:"
+            f"pattern {masks.pattern.name!r} lacks Full Information on {masks.describe()}:"
             f" {verdict.missing} of {verdict.pairs} (input, output) pairs have no path"
             f"{example}; pass verify=False to use it anyway (--no-verify on the command line)"
         )
+    return True
 
 
 def head_masks(
     pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
     *,
-    grid: "str | Grid | tuple[int, int]",
-    query_grid: "str | Grid | tuple[int, int] | None" = None,
+    layout: "Layout | None" = None,
+    grid: "str | Grid | tuple[int, ...] | None" = None,
+    query_grid: "str | Grid | tuple[int, ...] | None" = None,
     heads: Sequence[object] | None = None,
     num_heads: int | None = None,
     order: str | None = None,
@@ -221,9 +223,11 @@ def head_masks(
 
     ``pattern``: ``"ylg"`` (RTL and LTR in the published head order), a library name,
     a TOML path, a :class:`Pattern`, a list of these, or an ``.npz`` from ``ylg export``
-    (then the layout must be the file's). ``heads``: explicit ``(pattern, step)`` pairs
-    instead (patterns in sequential mode). ``num_heads`` defaults to 8, or to
-    ``len(heads)``. ``verify``: refuse patterns that lack Full Information.
+    (then the layout must be the file's). The layout: a :class:`Layout`, or its key
+    ``grid`` with ``query_grid``, ``order`` and ``nonsquare`` as keywords. ``heads``:
+    explicit ``(pattern, step)`` pairs instead (patterns in sequential mode).
+    ``num_heads`` defaults to 8, or to ``len(heads)``. ``verify``: refuse patterns that
+    lack Full Information.
 
     >>> head_masks("fixed", grid="4x4", num_heads=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -239,26 +243,33 @@ def head_masks(
             raise YlgError(f"{name} must be a name or None, got {value!r:.60}")
     if num_heads is not None and (isinstance(num_heads, bool) or not isinstance(num_heads, int)):
         raise YlgError(f"num_heads must be a positive integer or None, got {num_heads!r:.60}")
+    if (layout is None) == (grid is None):
+        raise YlgError("give the layout, or its key grid (grid=...), not both or neither")
+    if layout is not None and not isinstance(layout, Layout):
+        raise YlgError(f"layout must be a Layout, not {type(layout).__name__}")
+    layout = Layout.of(
+        layout if layout is not None else grid,  # type: ignore[arg-type]
+        query_grid=query_grid,
+        order=order,
+        nonsquare=nonsquare,
+    )
     sequential = steps == "sequential"
-    key_grid = Grid.parse(grid)
-    q_grid = Grid.parse(query_grid) if query_grid is not None else key_grid
-    stride = None
     if is_exported_path(pattern):
-        exported = load_exported(pattern)  # type: ignore[arg-type]
-        if (key_grid, q_grid) != (exported.grid, exported.query_grid):
+        exported = load_npz(pattern)  # type: ignore[arg-type]
+        fixed = exported.layout
+        if (layout.grid, layout.query_grid) != (fixed.grid, fixed.query_grid):
             raise YlgError(
-                f"{exported.path} holds masks for {exported.grid} keys and"
-                f" {exported.query_grid} queries, not {key_grid} keys and {q_grid} queries"
+                f"{exported.path} holds masks for {fixed.grid} keys and {fixed.query_grid}"
+                f" queries, not {layout.grid} keys and {layout.query_grid} queries"
             )
-        for name, given, fixed in (
-            ("order", order, exported.order),
-            ("nonsquare", nonsquare, exported.nonsquare),
-        ):
-            if given is not None and given != fixed:
-                raise YlgError(f"{exported.path} was exported with {name}={fixed!r}, not {given!r}")
-        order, nonsquare, stride = exported.order, exported.nonsquare, exported.stride
-        built = _masks(exported.pattern, key_grid, q_grid, order, nonsquare, stride)
-        if masks_sha256(built.dense()) != exported.sha256:
+        for name in ("order", "nonsquare"):
+            given, recorded = getattr(layout, name), getattr(fixed, name)
+            if given is not None and given != recorded:
+                raise YlgError(
+                    f"{exported.path} was exported with {name}={recorded!r}, not {given!r}"
+                )
+        layout = fixed
+        if masks_sha256(REGISTRY.masks(exported.pattern, layout).dense()) != exported.sha256:
             raise YlgError(
                 f"{exported.path}: its masks differ from those its recorded pattern gives"
                 " with this version of ylg"
@@ -270,31 +281,4 @@ def head_masks(
             raise YlgError(f"num_heads={num_heads} but {len(chosen)} heads were given")
     else:
         chosen = assign_heads(pattern, 8 if num_heads is None else num_heads, sequential=sequential)
-    return _head_masks(chosen, key_grid, q_grid, order, nonsquare, stride, sequential, verify)
-
-
-@lru_cache(maxsize=256)
-def _head_masks(
-    heads: tuple[Head, ...],
-    grid: Grid,
-    query_grid: Grid,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
-    sequential: bool,
-    verify: bool,
-) -> HeadMasks:
-    if verify:
-        for p in dict.fromkeys(h.pattern for h in heads):
-            check_full_information(p, grid, query_grid, order, nonsquare, stride)
-    stages = []
-    for h in heads:
-        steps = [h.step] if h.step is not None else list(range(len(h.pattern.steps)))
-        stage = []
-        for i, step in enumerate(steps):
-            # Inner steps of a sequential head run on the key grid (queries = keys).
-            inner = i < len(steps) - 1
-            layout = (grid, query_grid, order, nonsquare, stride)
-            stage.append(_step_mask(h.pattern, *layout, step, inner))
-        stages.append(tuple(stage))
-    return HeadMasks(heads, grid, query_grid, sequential, tuple(stages))
+    return REGISTRY.head_masks(chosen, layout, sequential, verify)

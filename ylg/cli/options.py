@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -9,17 +10,30 @@ import click
 
 from ylg.cli.params import POSITIVE
 from ylg.errors import YlgError
-from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Masks, Pattern, load_pattern
+from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Layout, Masks, Pattern, load_pattern
+from ylg.patterns.layout import check_nonsquare
 
 
 class GridType(click.ParamType):
-    """``HxW`` on the command line, a :class:`Grid` in the program."""
+    """``64``, ``32x32`` or ``16x32x32`` on the command line, a :class:`Grid` in the program."""
 
-    name = "HxW"
+    name = "GRID"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Grid:
         try:
             return Grid.parse(value)
+        except YlgError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class NonsquareType(click.ParamType):
+    """A non-square rule: one of :data:`NONSQUARE_RULES`, or tile/spatial per axis."""
+
+    name = "RULE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        try:
+            return check_nonsquare(value, len(str(value).split(",")))
         except YlgError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -38,14 +52,57 @@ class PatternType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class ParamAssignment(click.ParamType):
+    """``NAME=VALUE`` with an integer value (a pattern parameter)."""
+
+    name = "NAME=INT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, number = str(value).partition("=")
+        if not sep or not name.strip() or not number.strip().lstrip("-").isdigit():
+            self.fail(f"write a parameter as NAME=INTEGER, like r=3, not {value!r}", param, ctx)
+        return name.strip(), int(number)
+
+
 GRID = GridType()
+NONSQUARE = NonsquareType()
 PATTERN = PatternType()
+PARAM = ParamAssignment()
+
+
+def _merge(
+    fn: Callable[..., Any],
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]],
+    names: tuple[str, ...],
+    build: Callable[..., tuple[str, Any]],
+) -> Callable[..., Any]:
+    """Declare ``options`` on ``fn`` and hand it one value built from them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in names}
+        key, value = build(kwargs, **values)
+        kwargs[key] = value
+        return fn(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--grid``, ``--query-grid``, ``--order``, ``--nonsquare``, ``--stride``."""
+    """``--grid``, ``--query-grid``, ``--order``, ``--nonsquare`` and ``--stride``, handed to
+    the command as one :class:`~ylg.patterns.Layout` named ``layout``."""
     options = [
-        click.option("--grid", "-g", type=GRID, required=True, help="Key grid, HxW (e.g. 32x32)."),
+        click.option(
+            "--grid",
+            "-g",
+            type=GRID,
+            required=True,
+            help="Key grid: 64, HxW (32x32) or TxHxW (16x32x32).",
+        ),
         click.option(
             "--query-grid",
             type=GRID,
@@ -60,27 +117,40 @@ def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--nonsquare",
-            type=click.Choice(list(NONSQUARE_RULES)),
+            type=NONSQUARE,
             default=None,
-            help="How queries map onto a different key grid (default: the pattern's).",
+            help=f"How queries map onto a different key grid: {', '.join(NONSQUARE_RULES)}, or"
+            " tile/spatial per axis like tile,spatial (default: the pattern's).",
         ),
         click.option("--stride", type=click.IntRange(min=1), default=None, help="Override s."),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+
+    def build(_: dict[str, Any], **values: Any) -> tuple[str, Layout]:
+        return "layout", Layout(**values)
+
+    return _merge(fn, options, ("grid", "query_grid", "order", "nonsquare", "stride"), build)
 
 
-def build_masks(
-    pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
-) -> Masks:
-    """The masks the layout options describe."""
-    return pattern.on(grid, query_grid=query_grid, order=order, nonsquare=nonsquare, stride=stride)
+def pattern_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``PATTERN`` (a library name or a TOML file) and ``--param NAME=INT`` (repeatable),
+    handed to the command as one :class:`~ylg.patterns.Pattern` named ``pattern``."""
+    options = [
+        click.argument("pattern", type=PATTERN),
+        click.option(
+            "--param",
+            "params",
+            type=PARAM,
+            multiple=True,
+            help="Set one of the pattern's parameters, NAME=INT (repeat for several).",
+        ),
+    ]
+
+    def build(
+        kwargs: dict[str, Any], pattern: Pattern, params: tuple[tuple[str, int], ...]
+    ) -> tuple[str, Pattern]:
+        return "pattern", pattern.with_params(dict(params))
+
+    return _merge(fn, options, ("pattern", "params"), build)
 
 
 def tile_option(fn: Callable[..., Any]) -> Callable[..., Any]:

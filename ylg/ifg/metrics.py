@@ -73,7 +73,8 @@ def step_metrics(masks: Masks, step: int, mat: sp.csr_array | None = None) -> St
     """Counts, density and locality of step ``step`` (0-based), from its CSR rows
     (``mat``, when the caller has built them already).
 
-    Query cells are scaled onto the key grid when the grids differ.
+    Query cells are scaled onto the key grid when the grids differ; distances are
+    Euclidean over every axis of the grid.
 
     >>> from ylg.patterns import load_pattern
     >>> s = step_metrics(load_pattern("axial").on("4x4"), 0)
@@ -83,13 +84,13 @@ def step_metrics(masks: Masks, step: int, mat: sp.csr_array | None = None) -> St
     mat = masks.csr(step) if mat is None else mat
     per = np.diff(mat.indptr)
     rows = np.repeat(np.arange(masks.nq), per)
-    scale_i = masks.grid.height / masks.query_grid.height
-    scale_j = masks.grid.width / masks.query_grid.width
-    qi = masks.query_grid.rows()[rows] * scale_i
-    qj = masks.query_grid.cols()[rows] * scale_j
-    ki = masks.grid.rows()[mat.indices]
-    kj = masks.grid.cols()[mat.indices]
-    dist = np.hypot(qi - ki, qj - kj)
+    squared = np.zeros(mat.nnz, dtype=np.float64)
+    query_coords, key_coords = masks.query_grid.coords(), masks.grid.coords()
+    for axis in range(masks.grid.ndim):
+        scale = masks.grid.shape[axis] / masks.query_grid.shape[axis]
+        gap = query_coords[axis][rows] * scale - key_coords[axis][mat.indices]
+        squared += gap * gap
+    dist = np.sqrt(squared)
     return StepMetrics(
         step=step + 1,
         ones=int(mat.nnz),

@@ -318,14 +318,7 @@ def _candidates(
 def _evaluate(layout: Masks, clauses: list[str]) -> dict[str, np.ndarray]:
     """Dense masks of ``clauses`` on ``layout`` (rows may be empty, unlike a pattern's)."""
     probe = layout.pattern.with_steps(clauses, name="repair-probe")
-    probe_masks = Masks(
-        probe,
-        layout.grid,
-        layout.query_grid,
-        order=layout.order,
-        nonsquare=layout.nonsquare,
-        stride=layout.stride,
-    )
+    probe_masks = Masks(probe, layout.layout)
     return {c: probe_masks.rows(t, 0, probe_masks.nq) for t, c in enumerate(clauses)}
 
 

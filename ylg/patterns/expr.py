@@ -34,25 +34,33 @@ from ylg.errors import PatternError
 INT = "int"
 BOOL = "bool"
 
-#: Variables a step expression may use, with their meaning.
+#: Variables a step expression may use, with their meaning. Grid axes are named from
+#: the last back: ``j`` (column), ``i`` (row), ``t`` (frame); an axis a grid does not
+#: have has side 1 and coordinate 0, so image patterns run on videos and back.
 STEP_VARIABLES: dict[str, str] = {
     "q": "query position in the pattern's enumeration",
     "k": "key position in the pattern's enumeration",
     "n": "number of key positions",
     "nq": "number of query positions",
     "s": "the stride (default floor(sqrt(n)))",
+    "qt": "frame of the query cell (3-D grids; 0 otherwise)",
     "qi": "grid row of the query cell",
     "qj": "grid column of the query cell",
+    "kt": "frame of the key cell (3-D grids; 0 otherwise)",
     "ki": "grid row of the key cell",
     "kj": "grid column of the key cell",
-    "h": "height of the key grid",
+    "t": "frames of the key grid (1 on 1-D and 2-D grids)",
+    "h": "height of the key grid (1 on 1-D grids)",
     "w": "width of the key grid",
+    "tq": "frames of the query grid",
     "hq": "height of the query grid",
     "wq": "width of the query grid",
 }
 
 #: Variables a stride rule may use.
-STRIDE_VARIABLES: dict[str, str] = {k: STEP_VARIABLES[k] for k in ("n", "nq", "h", "w", "hq", "wq")}
+STRIDE_VARIABLES: dict[str, str] = {
+    k: STEP_VARIABLES[k] for k in ("n", "nq", "t", "h", "w", "tq", "hq", "wq")
+}
 
 MAX_SOURCE_LENGTH = 2000
 #: Deepest nesting of operators an expression may have (``not not ... k == q`` included):

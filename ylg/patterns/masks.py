@@ -6,9 +6,10 @@ numpy, scipy CSR, torch, the FlexAttention ``mask_mod``) comes from one evaluati
 of the step expressions, vectorised over blocks of query rows.
 
 The variables a step sees for query position ``x`` and key position ``y``:
-``k = rank[y]`` (the key cell's place in the enumeration), ``ki, kj`` its grid cell;
-``q, qi, qj`` the same for the key-grid cell that query ``x`` behaves as under the
-non-square rule (on a square layout, ``x`` itself). Hence
+``k = rank[y]`` (the key cell's place in the enumeration), ``kt, ki, kj`` its grid cell
+(frame, row, column; 0 along an axis the grid does not have); ``q, qt, qi, qj`` the
+same for the key-grid cell that query ``x`` behaves as under the non-square rule (on a
+square layout, ``x`` itself). Hence
 ``M[pi[a], pi[b]] = M1d[a, b]``: the ESA shift, without ever permuting a matrix.
 
 >>> from ylg.patterns import load_pattern
@@ -27,15 +28,18 @@ import json
 import os
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ylg.errors import PatternError
 from ylg.fileio import write_atomic
-from ylg.patterns.enumerations import ORDERS, enumeration, ranks
-from ylg.patterns.expr import Expr
-from ylg.patterns.grid import NONSQUARE_RULES, Grid
+from ylg.patterns.enumerations import enumeration, ranks
+from ylg.patterns.expr import Expr, Node
+from ylg.patterns.grid import AXIS_NAMES, SIDE_NAMES, Grid
+from ylg.patterns.layout import Layout, OnLayout, axis_rules, check_nonsquare
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -134,7 +138,28 @@ def check_layout_memory(grid: Grid, query_grid: Grid | None = None) -> None:
         )
 
 
-class Masks:
+#: The variables of the query side and the key side of a step, per grid axis.
+QUERY_COORDS = {axis: "q" + axis for axis in AXIS_NAMES}
+KEY_COORDS = {axis: "k" + axis for axis in AXIS_NAMES}
+QUERY_SIDE = ("q", *QUERY_COORDS.values())
+KEY_SIDE = ("k", *KEY_COORDS.values())
+
+
+def layout_sizes(layout: Layout) -> dict[str, int]:
+    """The size variables of a layout: ``n``, ``nq`` and the side of every axis.
+
+    >>> layout_sizes(Layout("3x4"))
+    {'n': 12, 'nq': 12, 't': 1, 'h': 3, 'w': 4, 'tq': 1, 'hq': 3, 'wq': 4}
+    """
+    sizes = {"n": layout.nk, "nq": layout.nq}
+    for axis in AXIS_NAMES:
+        sizes[SIDE_NAMES[axis]] = layout.grid.side(axis)
+    for axis in AXIS_NAMES:
+        sizes[SIDE_NAMES[axis] + "q"] = layout.query_grid.side(axis)
+    return sizes
+
+
+class Masks(OnLayout):
     """The masks of one pattern on one layout. Build with :meth:`Pattern.on`.
 
     >>> from ylg.patterns import load_pattern
@@ -143,62 +168,43 @@ class Masks:
     ((2, 1024, 256), 16)
     """
 
-    def __init__(
-        self,
-        pattern: Pattern,
-        grid: Grid,
-        query_grid: Grid | None = None,
-        *,
-        order: str | None = None,
-        nonsquare: str | None = None,
-        stride: int | None = None,
-    ) -> None:
+    def __init__(self, pattern: Pattern, layout: Layout) -> None:
         self.pattern = pattern
-        self.grid = grid
-        self.query_grid = query_grid or grid
-        self.order = order or pattern.order
-        self.nonsquare = nonsquare or pattern.nonsquare
-        if self.order not in ORDERS:
-            raise PatternError(f"unknown order {self.order!r} (known: {', '.join(ORDERS)})")
-        if self.nonsquare not in NONSQUARE_RULES:
-            raise PatternError(
-                f"unknown nonsquare rule {self.nonsquare!r} (known: {', '.join(NONSQUARE_RULES)})"
-            )
+        grid, query_grid = layout.grid, layout.query_grid
+        order = layout.order or pattern.order
+        nonsquare = check_nonsquare(layout.nonsquare or pattern.nonsquare, grid.ndim)
         self.exprs: tuple[Expr, ...] = pattern.step_exprs
-        check_layout_memory(grid, None if self.query_grid == grid else self.query_grid)
-        h, w = grid.height, grid.width
-        hq, wq = self.query_grid.height, self.query_grid.width
-        sizes = {"n": h * w, "nq": hq * wq, "h": h, "w": w, "hq": hq, "wq": wq}
+        check_layout_memory(grid, None if layout.square else query_grid)
+        sizes = layout_sizes(layout)
+        stride = layout.stride
         if stride is None:
-            stride = pattern.stride_expr.evaluate(sizes)
-        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-            raise PatternError(f"the stride must be a positive integer, got {stride!r}")
-        self.stride = int(stride)
-        self.scalars: dict[str, int] = {**sizes, "s": self.stride}
+            stride = pattern.stride_expr.evaluate({**sizes, **pattern.params})
+            if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+                raise PatternError(
+                    f"pattern {pattern.name!r}: its stride rule gives {stride!r} on the"
+                    f" {grid} grid; the stride must be a positive integer"
+                )
+        #: The complete layout: order, non-square rule and stride filled in.
+        self.layout = Layout(grid, query_grid, order, nonsquare, int(stride))
+        self.scalars: dict[str, int] = {**sizes, "s": self.stride, **pattern.params}
 
-        # Key side: enumeration rank and grid cell of every row-major key position.
-        self.key_rank = ranks(self.order, h, w)
-        self.key_row = grid.rows()
-        self.key_col = grid.cols()
-        # Query side: what the predicate sees as q, qi, qj for each query position.
-        if self.nonsquare == "direct":
-            self.query_rank = ranks(self.order, hq, wq)
-            self.query_row = self.query_grid.rows()
-            self.query_col = self.query_grid.cols()
+        # Key side: enumeration rank and coordinates of every row-major key position.
+        keys = {"k": ranks(order, grid.shape)}
+        keys.update({KEY_COORDS[a]: grid.coord(a) for a in AXIS_NAMES})
+        # Query side: what the predicate sees as q, qt, qi, qj for each query position.
+        if nonsquare == "direct":
+            queries = {"q": ranks(order, query_grid.shape)}
+            queries.update({QUERY_COORDS[a]: query_grid.coord(a) for a in AXIS_NAMES})
         else:
             target = self.query_to_key()
-            self.query_rank = self.key_rank[target]
-            self.query_row = self.key_row[target]
-            self.query_col = self.key_col[target]
-        ranges = {
-            "q": (0, max(h * w, hq * wq) - 1),
-            "k": (0, h * w - 1),
-            "qi": (0, max(h, hq) - 1),
-            "qj": (0, max(w, wq) - 1),
-            "ki": (0, h - 1),
-            "kj": (0, w - 1),
-            **{name: (v, v) for name, v in self.scalars.items()},
-        }
+            queries = {name: keys[key][target] for name, key in zip(QUERY_SIDE, KEY_SIDE)}
+        self.key_rank, self.query_rank = keys["k"], queries["q"]
+        ranges = {"q": (0, max(self.nk, self.nq) - 1), "k": (0, self.nk - 1)}
+        for axis in AXIS_NAMES:
+            side, qside = grid.side(axis), query_grid.side(axis)
+            ranges[QUERY_COORDS[axis]] = (0, max(side, qside) - 1)
+            ranges[KEY_COORDS[axis]] = (0, side - 1)
+        ranges.update({name: (v, v) for name, v in self.scalars.items()})
         magnitude = 0
         for i, expr in enumerate(self.exprs, 1):
             try:
@@ -210,46 +216,48 @@ class Masks:
         self._dtype = next(t for t in (np.int16, np.int32, np.int64) if magnitude < np.iinfo(t).max)
         self._ranges = ranges
         self._compiled: dict[int, Callable[[dict[str, Any]], Any]] = {}
-        self._tables = {
-            name: arr.astype(self._dtype)
-            for name, arr in (
-                ("q", self.query_rank),
-                ("qi", self.query_row),
-                ("qj", self.query_col),
-                ("k", self.key_rank),
-                ("ki", self.key_row),
-                ("kj", self.key_col),
-            )
-        }
+        self._tables = {name: arr.astype(self._dtype) for name, arr in {**queries, **keys}.items()}
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_compiled": {}}  # compiled steps are remade on use
 
     # -- layout ----------------------------------------------------------------------
     @property
+    def order(self) -> str:
+        """The enumeration of the cells."""
+        return self.layout.order  # type: ignore[return-value]
+
+    @property
+    def nonsquare(self) -> str:
+        """The rule for queries on a grid other than the key grid."""
+        return self.layout.nonsquare  # type: ignore[return-value]
+
+    @property
+    def stride(self) -> int:
+        """The stride ``s``."""
+        return self.layout.stride  # type: ignore[return-value]
+
+    @property
     def num_steps(self) -> int:
         """Number of steps."""
         return len(self.exprs)
-
-    @property
-    def nq(self) -> int:
-        """Number of query positions."""
-        return self.query_grid.size
-
-    @property
-    def nk(self) -> int:
-        """Number of key positions."""
-        return self.grid.size
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(steps, nq, nk)``."""
         return (self.num_steps, self.nq, self.nk)
 
-    @property
-    def square(self) -> bool:
-        """Whether queries and keys live on the same grid."""
-        return self.query_grid == self.grid
+    def table(self, name: str) -> np.ndarray:
+        """What a step sees as variable ``name`` (``q``, ``qi``, ``k``, ``kt``, ...) at each
+        query or key position (query variables after the non-square rule).
+
+        >>> from ylg.patterns import load_pattern
+        >>> load_pattern("ltr").on("2x3").table("kj").tolist()
+        [0, 1, 2, 0, 1, 2]
+        """
+        if name not in self._tables:
+            raise PatternError(f"no table {name!r} (known: {', '.join(self._tables)})")
+        return self._tables[name]
 
     def query_to_key(self) -> np.ndarray:
         """Key-grid position that each query position behaves as (not for ``direct``).
@@ -258,33 +266,33 @@ class Masks:
         >>> load_pattern("ltr").on("2x2", query_grid="4x4", nonsquare="spatial").query_to_key()[:8]
         array([0, 0, 1, 1, 0, 0, 1, 1])
         """
-        h, w = self.grid.height, self.grid.width
-        hq, wq = self.query_grid.height, self.query_grid.width
-        qrow, qcol = self.query_grid.rows(), self.query_grid.cols()
-        if self.nonsquare == "repeat":
-            return np.arange(hq * wq, dtype=np.int64) % (h * w)
-        if self.nonsquare == "tile":
-            return (qrow % h) * w + (qcol % w)
-        if self.nonsquare == "spatial":
-            return (qrow * h // hq) * w + (qcol * w // wq)
-        raise PatternError("the 'direct' rule maps no query onto the key grid")
+        grid, query_grid = self.layout.grid, self.layout.query_grid
+        rules = axis_rules(self.layout.nonsquare, grid.ndim)  # type: ignore[arg-type]
+        if rules is None:
+            if self.layout.nonsquare == "direct":
+                raise PatternError("the 'direct' rule maps no query onto the key grid")
+            return np.arange(query_grid.size, dtype=np.int64) % grid.size
+        coords = query_grid.coords()
+        mapped = []
+        for c, rule, side, qside in zip(coords, rules, grid.shape, query_grid.shape):
+            mapped.append(c % side if rule == "tile" else c * side // qside)
+        return np.ravel_multi_index(tuple(mapped), grid.shape).astype(np.int64)
 
     def square_on_keys(self) -> "Masks":
         """The same pattern on the key grid alone (queries = keys), e.g. for inner IFG layers."""
         if self.square:
             return self
-        return Masks(self.pattern, self.grid, order=self.order, stride=self.stride)
+        return Masks(self.pattern, self.layout.square_on_keys())
 
     def enumeration(self) -> np.ndarray:
         """``pi`` on the key grid: ``pi[a]`` is the row-major position of the a-th cell."""
-        return enumeration(self.order, self.grid.height, self.grid.width)
+        return enumeration(self.order, self.grid.shape)
 
-    # -- evaluation ------------------------------------------------------------------
     def _env(self, start: int, stop: int) -> dict[str, Any]:
         env: dict[str, Any] = dict(self.scalars)
-        for name in ("q", "qi", "qj"):
+        for name in QUERY_SIDE:
             env[name] = self._tables[name][start:stop, None]
-        for name in ("k", "ki", "kj"):
+        for name in KEY_SIDE:
             env[name] = self._tables[name][None, :]
         return env
 
@@ -295,7 +303,7 @@ class Masks:
         fn = self._compiled.get(step)
         if fn is None:
             constants: dict[str, Any] = dict(self.scalars)
-            for name in ("k", "ki", "kj"):
+            for name in KEY_SIDE:
                 constants[name] = self._tables[name][None, :]
             fn = self._compiled[step] = self.exprs[step].compile(self._ranges, constants)
         return fn
@@ -336,11 +344,12 @@ class Masks:
         )
 
     def describe(self) -> str:
-        """A short text of the layout, like ``16x16 keys, 32x32 queries (repeat), esa, s=16``."""
-        text = f"{self.grid}"
-        if not self.square:
-            text += f" keys, {self.query_grid} queries ({self.nonsquare})"
-        return f"{text}, {self.order}, s={self.stride}"
+        """A short text of the layout, like ``16x16 keys, 32x32 queries (repeat), esa, s=16``,
+        and the pattern's parameters, if it has any."""
+        text = self.layout.describe()
+        if self.pattern.params:
+            text += ", " + ", ".join(f"{k}={v}" for k, v in self.pattern.params.items())
+        return text
 
     def dense(self, step: int | None = None, *, max_bytes: int | None = None) -> np.ndarray:
         """Dense bool masks: ``[steps, nq, nk]``, or ``[nq, nk]`` for one step (0-based).
@@ -396,6 +405,92 @@ class Masks:
         """Every step as CSR."""
         return [self.csr(s) for s in range(self.num_steps)]
 
+    def axis_factors(self, step: int) -> tuple[sp.csr_array, ...] | None:
+        """The step (0-based) as one boolean matrix per grid axis, when it is one.
+
+        A step is separable when it is an ``and`` of clauses that each use the
+        coordinates of one axis only (``abs(qi - ki) <= 3``), with sizes, the stride and
+        parameters; a clause on the enumeration (``q``, ``k``) or on two axes makes it
+        not separable, and so does the ``repeat`` rule on a non-square layout. Then the
+        mask is the Kronecker product of the factors, first axis first:
+        ``M = kron(F_0, kron(F_1, ...))``, ``F_a`` of shape ``[query side, key side]``.
+        Returns ``None`` when the step is not separable.
+
+        >>> from ylg.patterns import Pattern
+        >>> p = Pattern("box", "", ("abs(qi - ki) <= 1 and abs(qj - kj) <= 2",))
+        >>> m = p.on("4x5")
+        >>> f = m.axis_factors(0)
+        >>> [a.shape for a in f]
+        [(4, 4), (5, 5)]
+        >>> import scipy.sparse as sp
+        >>> bool((sp.kron(f[0], f[1]).toarray() == m.dense(0)).all())
+        True
+        >>> from ylg.patterns import load_pattern
+        >>> m.axis_factors(0) is not None, load_pattern("ltr").on("4x4").axis_factors(0)
+        (True, None)
+        """
+        import scipy.sparse as sp
+
+        self._check_step(step)
+        rules = axis_rules(self.nonsquare, self.grid.ndim)
+        if not self.square and rules is None and self.nonsquare != "direct":
+            return None
+        axis_of = {}
+        for axis in AXIS_NAMES:
+            axis_of[QUERY_COORDS[axis]] = axis_of[KEY_COORDS[axis]] = axis
+        clauses: dict[str, list[Any]] = {axis: [] for axis in self.grid.axes}
+        constant: list[Any] = []
+        for clause in _conjuncts(self.exprs[step].root):
+            used = _variables(clause)
+            if used & {"q", "k"}:
+                return None
+            axes = {axis_of[v] for v in used if v in axis_of}
+            if len(axes) > 1:
+                return None
+            if not axes:
+                constant.append(clause)
+                continue
+            (axis,) = axes
+            if axis not in clauses:  # an axis the grid lacks: coordinate 0, side 1
+                constant.append(clause)
+            else:
+                clauses[axis].append(clause)
+        factors = []
+        for index, axis in enumerate(self.grid.axes):
+            side, qside = self.grid.shape[index], self.query_grid.shape[index]
+            keys = np.arange(side, dtype=np.int64)
+            if self.square or self.nonsquare == "direct":
+                queries = np.arange(qside, dtype=np.int64)
+            elif rules[index] == "tile":  # type: ignore[index]
+                queries = np.arange(qside, dtype=np.int64) % side
+            else:
+                queries = np.arange(qside, dtype=np.int64) * side // qside
+            env: dict[str, Any] = dict(self.scalars)
+            for other in AXIS_NAMES:
+                env[QUERY_COORDS[other]] = env[KEY_COORDS[other]] = 0
+            env[QUERY_COORDS[axis]] = queries[:, None]
+            env[KEY_COORDS[axis]] = keys[None, :]
+            parts = clauses[axis] + (constant if index == 0 else [])
+            mask = np.ones((qside, side), dtype=bool)
+            if parts:
+                root = parts[0] if len(parts) == 1 else Node("and", tuple(parts), "bool", 0)
+                expr = Expr(self.exprs[step].source, root, frozenset(_variables(root)))
+                try:
+                    value = expr.evaluate(env)
+                except PatternError as exc:
+                    raise PatternError(
+                        f"pattern {self.pattern.name!r}, step {step + 1}: {exc}"
+                    ) from None
+                mask = np.broadcast_to(np.asarray(value, dtype=bool), mask.shape)
+            empty = ~mask.any(axis=1)
+            if empty.any():
+                # Every query whose coordinate on this axis is that one has no key.
+                cell = [0] * self.grid.ndim
+                cell[index] = int(np.argmax(empty))
+                raise self._empty_row_error(step, self.query_grid.position(*cell))
+            factors.append(sp.csr_array(mask))
+        return tuple(factors)
+
     def keys_per_query(self, step: int) -> np.ndarray:
         """Number of keys each query attends in one step (0-based)."""
         self._check_step(step)
@@ -444,24 +539,21 @@ class Masks:
         scalars = dict(self.scalars)
         # Query and key tables index any position, so every value lies in its range.
         expr = self.exprs[step].compile(self._ranges, scalars, backend="torch")
+        used = self.exprs[step].variables
         tables = {
-            name: torch.as_tensor(np.ascontiguousarray(arr), device=device)
-            for name, arr in (
-                ("q", self.query_rank),
-                ("qi", self.query_row),
-                ("qj", self.query_col),
-                ("k", self.key_rank),
-                ("ki", self.key_row),
-                ("kj", self.key_col),
-            )
+            name: torch.as_tensor(np.ascontiguousarray(arr, dtype=np.int64), device=device)
+            for name, arr in self._tables.items()
+            if name in used
         }
 
         def mask_mod(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
             env: dict[str, Any] = dict(scalars)
-            for name in ("q", "qi", "qj"):
-                env[name] = tables[name][q_idx]
-            for name in ("k", "ki", "kj"):
-                env[name] = tables[name][kv_idx]
+            for name in QUERY_SIDE:
+                if name in tables:
+                    env[name] = tables[name][q_idx]
+            for name in KEY_SIDE:
+                if name in tables:
+                    env[name] = tables[name][kv_idx]
             out = expr(env)
             both = (q_idx >= 0) & (kv_idx >= 0)
             return both & out
@@ -477,6 +569,7 @@ class Masks:
         return {
             "pattern": self.pattern.name,
             "source": self.pattern.to_toml(),
+            "params": dict(self.pattern.params),
             "grid": str(self.grid),
             "query_grid": str(self.query_grid),
             "order": self.order,
@@ -511,8 +604,62 @@ def masks_sha256(masks: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def load_npz(path: "str | os.PathLike[str]") -> tuple[np.ndarray, dict[str, Any]]:
-    """Read an exported ``.npz``; check its sha256. Returns ``(masks, meta)``."""
+@dataclass(frozen=True)
+class Exported:
+    """An ``.npz`` written by ``ylg export`` (or :meth:`Masks.save_npz`): the masks, what
+    was recorded beside them, and the pattern and layout they were built from.
+    """
+
+    path: str
+    masks: np.ndarray = field(repr=False)
+    meta: dict[str, Any] = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """The recorded (and checked) sha256 of the masks."""
+        return self.meta["sha256"]
+
+    @cached_property
+    def pattern(self) -> Pattern:
+        """The pattern the masks were built from (its TOML source, as recorded)."""
+        from ylg.patterns.pattern import Pattern
+
+        try:
+            return Pattern.from_toml(self.meta["source"], origin=self.path)
+        except (KeyError, TypeError) as exc:
+            raise PatternError(
+                f"{self.path}: incomplete metadata in the mask file ({exc})"
+            ) from exc
+
+    @cached_property
+    def layout(self) -> Layout:
+        """The complete layout the masks were built on."""
+        meta = self.meta
+        try:
+            return Layout(
+                Grid.parse(meta["grid"]),
+                Grid.parse(meta["query_grid"]),
+                meta["order"],
+                meta["nonsquare"],
+                int(meta["stride"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PatternError(
+                f"{self.path}: incomplete metadata in the mask file ({exc})"
+            ) from exc
+
+
+def load_npz(path: "str | os.PathLike[str]") -> Exported:
+    """Read an exported ``.npz`` and check its sha256.
+
+    >>> import tempfile, os
+    >>> from ylg.patterns import load_pattern
+    >>> path = os.path.join(tempfile.mkdtemp(), "ltr.npz")
+    >>> _ = load_pattern("ltr").on("4x4").save_npz(path)
+    >>> e = load_npz(path)
+    >>> e.masks.shape, e.layout.describe(), e.pattern.name
+    ((2, 16, 16), '4x4, esa, s=4', 'ltr')
+    """
     try:
         with np.load(path, allow_pickle=False) as data:
             masks = data["masks"]
@@ -525,7 +672,7 @@ def load_npz(path: "str | os.PathLike[str]") -> tuple[np.ndarray, dict[str, Any]
         raise PatternError(f"{path}: 'masks' must be a bool array [steps, nq, nk]")
     if masks_sha256(masks) != meta.get("sha256"):
         raise PatternError(f"{path}: sha256 of the masks does not match the one recorded")
-    return masks, meta
+    return Exported(os.fspath(path), masks, meta)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -540,3 +687,24 @@ def _human(nbytes: int) -> str:
             return f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"  # pragma: no cover
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    """The clauses of a top-level ``and`` (nested ones flattened); else the node itself."""
+    if node.op == "and":
+        out: list[Node] = []
+        for arg in node.args:
+            out.extend(_conjuncts(arg))
+        return out
+    return [node]
+
+
+def _variables(node: Node) -> set[str]:
+    """The variables a checked expression node uses."""
+    if node.op == "var":
+        return {node.args[0]}
+    out: set[str] = set()
+    for arg in node.args:
+        if isinstance(arg, Node):
+            out |= _variables(arg)
+    return out

@@ -2,7 +2,9 @@
 
 A pattern is everything needed to build masks on a grid except the grid itself:
 its steps (boolean expressions over query and key positions), the enumeration of
-the grid cells, the stride rule and the rule for non-square query/key grids.
+the grid cells, the stride rule, the rule for non-square query/key grids and its
+parameters (named integers the steps use, like a window size, changed with
+:meth:`Pattern.with_params` or ``--param`` on the command line).
 
 >>> p = Pattern.from_toml('''
 ... name = "my-ltr"
@@ -17,6 +19,8 @@ the grid cells, the stride rule and the rule for non-square query/key grids.
 
 from __future__ import annotations
 
+import keyword
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,13 +31,15 @@ from ylg.errors import PatternError
 from ylg.patterns.enumerations import ORDERS
 from ylg.patterns.expr import (
     INT,
+    MAX_LITERAL,
     STEP_VARIABLES,
     STRIDE_FUNCTIONS,
     STRIDE_VARIABLES,
     Expr,
     parse_expr,
 )
-from ylg.patterns.grid import NONSQUARE_RULES, Grid
+from ylg.patterns.grid import Grid
+from ylg.patterns.layout import Layout, check_nonsquare
 from ylg.patterns.masks import Masks
 
 if sys.version_info >= (3, 11):
@@ -41,8 +47,53 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+import numpy as np
+
 DEFAULT_STRIDE = "isqrt(n)"
-_KEYS = ("name", "description", "steps", "order", "stride", "nonsquare", "notes", "meta")
+_KEYS = (
+    "name",
+    "description",
+    "steps",
+    "order",
+    "stride",
+    "nonsquare",
+    "params",
+    "notes",
+    "meta",
+)
+_PARAM_RE = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
+_RESERVED = set(STEP_VARIABLES) | {"abs", "min", "max", "isqrt"}
+
+
+def check_params(values: Mapping[str, Any], origin: str = "pattern") -> dict[str, int]:
+    """Pattern parameters, checked: lower-case names that are not step variables, with
+    integer values.
+
+    >>> check_params({"r": 3})
+    {'r': 3}
+    >>> check_params({"k": 3})
+    Traceback (most recent call last):
+    ...
+    ylg.errors.PatternError: pattern: parameter 'k' is a step variable; pick another name
+    """
+    if not isinstance(values, Mapping):
+        raise PatternError(f"{origin}: params must be a table of integers")
+    out = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not _PARAM_RE.match(name) or keyword.iskeyword(name):
+            raise PatternError(
+                f"{origin}: parameter names are lower-case identifiers (a-z, 0-9, _), not {name!r}"
+            )
+        if name in _RESERVED:
+            raise PatternError(
+                f"{origin}: parameter {name!r} is a step variable; pick another name"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise PatternError(f"{origin}: parameter {name!r} must be an integer, not {value!r}")
+        if abs(int(value)) > MAX_LITERAL:
+            raise PatternError(f"{origin}: parameter {name!r} is too large ({value})")
+        out[name] = int(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -62,6 +113,7 @@ class Pattern:
     nonsquare: str = "repeat"
     notes: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    params: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -78,13 +130,42 @@ class Pattern:
             )
         if not isinstance(self.meta, Mapping) or not all(isinstance(k, str) for k in self.meta):
             raise PatternError(f"pattern {self.name!r}: meta must be a table with string keys")
-        if self.nonsquare not in NONSQUARE_RULES:
-            raise PatternError(
-                f"pattern {self.name!r}: unknown nonsquare rule {self.nonsquare!r}"
-                f" (known: {', '.join(NONSQUARE_RULES)})"
-            )
+        try:
+            check_nonsquare(self.nonsquare, len(self.nonsquare.split(",")))
+        except PatternError as exc:
+            raise PatternError(f"pattern {self.name!r}: {exc}") from None
+        object.__setattr__(self, "params", check_params(self.params, f"pattern {self.name!r}"))
         # Parse now so that a bad pattern fails when it is read, not when it is used.
         _ = (self.step_exprs, self.stride_expr)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """What the steps may use: :data:`STEP_VARIABLES` and the pattern's parameters."""
+        return {**STEP_VARIABLES, **{name: "parameter" for name in self.params}}
+
+    def with_params(self, values: Mapping[str, int] | None = None, **more: int) -> "Pattern":
+        """A copy with some parameters set (only the pattern's own parameters exist).
+
+        >>> p = Pattern("band", "", ("abs(qj - kj) <= r",), params={"r": 1})
+        >>> p.on("1x5").counts(), p.with_params(r=2).on("1x5").counts()
+        ([13], [19])
+        >>> p.with_params(x=1)
+        Traceback (most recent call last):
+        ...
+        ylg.errors.PatternError: pattern 'band' has no parameter 'x' (its parameters: r)
+        """
+        given = {**(values or {}), **more}
+        for name in given:
+            if name not in self.params:
+                known = ", ".join(self.params) or "none"
+                raise PatternError(
+                    f"pattern {self.name!r} has no parameter {name!r} (its parameters: {known})"
+                )
+        if not given:
+            return self
+        return replace(
+            self, params={**self.params, **check_params(given, f"pattern {self.name!r}")}
+        )
 
     @cached_property
     def step_exprs(self) -> tuple[Expr, ...]:
@@ -92,7 +173,7 @@ class Pattern:
         out = []
         for i, text in enumerate(self.steps, 1):
             try:
-                out.append(parse_expr(text, STEP_VARIABLES))
+                out.append(parse_expr(text, self.variables))
             except PatternError as exc:
                 raise PatternError(f"pattern {self.name!r}, step {i}: {exc}") from None
         return tuple(out)
@@ -104,33 +185,35 @@ class Pattern:
         if isinstance(stride, bool) or not isinstance(stride, (int, str)):
             raise PatternError(f"pattern {self.name!r}: stride must be an integer or an expression")
         try:
-            return parse_expr(str(stride), STRIDE_VARIABLES, want=INT, functions=STRIDE_FUNCTIONS)
+            variables = {**STRIDE_VARIABLES, **{name: "parameter" for name in self.params}}
+            return parse_expr(str(stride), variables, want=INT, functions=STRIDE_FUNCTIONS)
         except PatternError as exc:
             raise PatternError(f"pattern {self.name!r}, stride: {exc}") from None
 
     # -- building masks ----------------------------------------------------------
     def on(
         self,
-        grid: "str | Grid | tuple[int, int]",
+        layout: "Layout | str | int | Grid | tuple[int, ...]",
         *,
-        query_grid: "str | Grid | tuple[int, int] | None" = None,
+        query_grid: "str | int | Grid | tuple[int, ...] | None" = None,
         order: str | None = None,
         nonsquare: str | None = None,
         stride: int | None = None,
     ) -> "Masks":
-        """Lay the pattern on a key grid (and optionally a different query grid).
+        """Lay the pattern on a layout, or on a key grid with the layout's other fields
+        given as keywords (fields left out are the pattern's own).
 
         >>> m = Pattern.from_toml('name="x"\\ndescription=""\\nsteps=["k <= q"]').on("2x2")
         >>> m.counts()
         [10]
+        >>> m.layout.describe()
+        '2x2, rowmajor, s=2'
         """
         return Masks(
             self,
-            Grid.parse(grid),
-            Grid.parse(query_grid) if query_grid is not None else None,
-            order=order or self.order,
-            nonsquare=nonsquare or self.nonsquare,
-            stride=stride,
+            Layout.of(
+                layout, query_grid=query_grid, order=order, nonsquare=nonsquare, stride=stride
+            ),
         )
 
     def with_steps(self, steps: "tuple[str, ...] | list[str]", **changes: Any) -> "Pattern":
@@ -162,6 +245,9 @@ class Pattern:
         for key in ("name", "description", "order", "nonsquare", "notes"):
             if key in data and not isinstance(data[key], str):
                 raise PatternError(f"{origin}: {key} must be a string")
+        params = data.get("params", {})
+        if not isinstance(params, dict):
+            raise PatternError(f"{origin}: params must be a table of integers")
         return cls(
             name=data["name"],
             description=data.get("description", ""),
@@ -171,12 +257,14 @@ class Pattern:
             nonsquare=data.get("nonsquare", "repeat"),
             notes=data.get("notes", ""),
             meta=meta,
+            params=params,
         )
 
     @classmethod
     def from_toml(cls, text: str, origin: str = "pattern") -> "Pattern":
         """Read a pattern file. Required: ``name`` and ``steps``; optional: ``description``,
-        ``order``, ``stride``, ``nonsquare``, ``notes`` and a free-form ``[meta]`` table.
+        ``order``, ``stride``, ``nonsquare``, ``notes``, a ``[params]`` table of named
+        integers the steps use and a free-form ``[meta]`` table.
         """
         try:
             data = tomllib.loads(text)
@@ -214,6 +302,8 @@ class Pattern:
             "stride": self.stride,
             "nonsquare": self.nonsquare,
         }
+        if self.params:
+            data["params"] = dict(self.params)
         if self.notes:
             data["notes"] = self.notes
         if self.meta:

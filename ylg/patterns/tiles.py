@@ -378,15 +378,13 @@ def order_bases(masks: Masks) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """
     from ylg.patterns.enumerations import ORDERS, ranks
 
-    h, w = masks.grid.height, masks.grid.width
-    hq, wq = masks.query_grid.height, masks.query_grid.width
     bases = {masks.order: enumeration_orders(masks)}
     for order in ORDERS:
         if order in bases:
             continue
-        key_rank = ranks(order, h, w)
+        key_rank = ranks(order, masks.grid.shape)
         if masks.nonsquare == "direct" or masks.square:
-            query_rank = ranks(order, hq, wq)
+            query_rank = ranks(order, masks.query_grid.shape)
         else:
             query_rank = key_rank[masks.query_to_key()]
         bases[order] = (

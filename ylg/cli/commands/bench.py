@@ -6,15 +6,14 @@ import click
 
 from ylg.cli.options import (
     GRID,
-    PATTERN,
-    build_masks,
     chosen_steps,
     layout_options,
+    pattern_argument,
     step_option,
     tile_option,
 )
 from ylg.errors import YlgError
-from ylg.patterns import Grid, Pattern
+from ylg.patterns import Grid, Layout, Pattern
 
 
 @click.group("bench")
@@ -101,18 +100,14 @@ def attention(
 
 
 @bench.command("tiles")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @tile_option
 @step_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def tiles(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     tile: int,
     steps: tuple[int, ...],
     as_json: bool,
@@ -132,7 +127,7 @@ def tiles(
 
     from ylg.patterns.tiles import tile_report
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     report = tile_report(masks, tile, chosen_steps(masks, steps))
     rows = []
     for step, (before, after) in zip(chosen_steps(masks, steps), report):

@@ -18,22 +18,22 @@ from ylg.cli.drawing import draw, figure_name, output_option, write_figure
 from ylg.cli.options import (
     GRID,
     PATTERN,
-    build_masks,
     chosen_steps,
     layout_options,
+    pattern_argument,
     step_option,
     tile_option,
 )
 from ylg.errors import YlgError
 from ylg.fileio import safe_stem
-from ylg.patterns import ORDERS, Grid, Pattern
+from ylg.patterns import ORDERS, Grid, Layout, Pattern
 
 if TYPE_CHECKING:
     import numpy as np
 
 
 @draw.command("mask")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option("--per-step", is_flag=True, help="One panel per step instead of one for both.")
 @click.option(
@@ -51,11 +51,7 @@ if TYPE_CHECKING:
 @output_option
 def mask(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     per_step: bool,
     by_order: bool,
     resolution: int,
@@ -69,7 +65,7 @@ def mask(
     """
     from ylg.figures import draw_masks
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     fig = draw_masks(
         masks, per_step=per_step, by_order=by_order, resolution=resolution, progress=True
     )
@@ -77,7 +73,7 @@ def mask(
 
 
 @draw.command("ifg")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option("--missing", is_flag=True, help="Mark the (input, output) pairs with no path.")
 @click.option(
@@ -90,11 +86,7 @@ def mask(
 @output_option
 def ifg(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     missing: bool,
     paths_to: int | None,
     output: Path | None,
@@ -107,7 +99,7 @@ def ifg(
     """
     from ylg.figures import draw_ifg
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     fig = draw_ifg(masks, missing=missing, paths_to=paths_to)
     write_figure(fig, output, figure_name(masks, "ifg"))
 
@@ -159,7 +151,7 @@ def read_image(path: Path) -> np.ndarray:
 
 
 @draw.command("query")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option(
     "--query",
@@ -179,11 +171,7 @@ def read_image(path: Path) -> np.ndarray:
 @output_option
 def query(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     query: str | None,
     no_reach: bool,
     image: Path | None,
@@ -197,25 +185,21 @@ def query(
     """
     from ylg.figures import draw_query
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     picture = None if image is None else read_image(image)
     fig = draw_query(masks, query, image=picture, reach=not no_reach)
     write_figure(fig, output, figure_name(masks, "query"))
 
 
 @draw.command("tiles")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @tile_option
 @step_option
 @output_option
 def tiles(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     tile: int,
     steps: tuple[int, ...],
     output: Path | None,
@@ -230,12 +214,10 @@ def tiles(
     from ylg.figures import draw_tiles
     from ylg.patterns.tiles import tile_report
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     chosen = chosen_steps(masks, steps)
     report = tile_report(masks, tile, chosen)
-    titles = [
-        [f"step {s + 1}, {masks.order} order", f"step {s + 1}, planned"] for s in chosen
-    ]
+    titles = [[f"step {s + 1}, {masks.order} order", f"step {s + 1}, planned"] for s in chosen]
     fig = draw_tiles([list(pair) for pair in report], titles)
     write_figure(fig, output, figure_name(masks, "tiles"))
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from ylg.cli.describe import default_npz_name
-from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.patterns import Grid, Pattern
+from ylg.cli.options import layout_options, pattern_argument
+from ylg.patterns import Layout, Pattern
 
 
 @click.command("export")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option(
     "-o",
@@ -23,11 +23,7 @@ from ylg.patterns import Grid, Pattern
 )
 def export(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     output: Path | None,
 ) -> None:
     """Write a pattern's masks to an .npz: `masks` (bool [steps, nq, nk], M[q, k] = query
@@ -38,7 +34,7 @@ def export(
     Example:
       ylg export ltr --grid 16x16 --query-grid 32x32 --order esa -o ltr.npz
     """
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     path = output or Path(default_npz_name(masks))
     meta = masks.save_npz(path)
     click.echo(f"wrote {path}  masks {tuple(meta['shape'])}  sha256 {meta['sha256'][:16]}")

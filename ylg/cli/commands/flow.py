@@ -6,12 +6,12 @@ import json
 
 import click
 
-from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.patterns import Grid, Pattern
+from ylg.cli.options import layout_options, pattern_argument
+from ylg.patterns import Layout, Pattern
 
 
 @click.command("flow")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option(
     "--from",
@@ -28,11 +28,7 @@ from ylg.patterns import Grid, Pattern
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def flow(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     sources: str,
     sinks: str,
     as_json: bool,
@@ -49,7 +45,7 @@ def flow(
     from ylg.ifg.flow import max_flow
     from ylg.ifg.report import max_flow_lines
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     result = max_flow(masks, masks.grid.parse_cells(sources), masks.query_grid.parse_cells(sinks))
     if as_json:
         click.echo(json.dumps(result.to_dict()))

@@ -6,8 +6,8 @@ import click
 import numpy as np
 
 from ylg.cli.describe import describe_masks
-from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.patterns import Grid, Pattern, library
+from ylg.cli.options import layout_options, pattern_argument
+from ylg.patterns import Layout, Pattern, library
 
 TEXT_MASK_LIMIT = 256
 
@@ -47,15 +47,11 @@ def text_mask(mask: np.ndarray) -> list[str]:
 
 
 @patterns.command("show")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 def show(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
 ) -> None:
     """Steps, counts of ones, attended keys per query, and (small grids) the masks as text.
 
@@ -65,7 +61,7 @@ def show(
     Example:
       ylg patterns show ltr --grid 3x3 --order rowmajor
     """
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     masks.validate()
     for line in describe_masks(masks):
         click.echo(line)

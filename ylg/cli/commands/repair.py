@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ylg.cli.options import PATTERN, build_masks, layout_options
+from ylg.cli.options import layout_options, pattern_argument
 from ylg.errors import YlgError
 from ylg.fileio import write_atomic
-from ylg.patterns import Grid, Pattern
+from ylg.patterns import Grid, Layout, Pattern
 
 DEFAULT_CHECKS = "4x4,8x8,16x16,32x32,64x64"
 
@@ -23,7 +23,7 @@ def _grids(text: str) -> list[Grid]:
 
 
 @click.command("repair")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option(
     "--step",
@@ -49,11 +49,7 @@ def _grids(text: str) -> list[Grid]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def repair_command(
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     step: int | None,
     output: Path,
     name: str | None,
@@ -75,7 +71,7 @@ def repair_command(
     from ylg.ifg.report import repair_lines
 
     checks = _grids(check)
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)
     grids = [g for g in checks if g != masks.grid] if masks.square else checks
     if masks.square:

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ylg.cli.options import PATTERN, build_masks, layout_options
-from ylg.patterns import Grid, Pattern
+from ylg.cli.options import layout_options, pattern_argument
+from ylg.patterns import Layout, Pattern
 
 # The same as ylg.ifg.kflow's (a test checks): importing it here would load scipy and
 # networkx whenever any ylg command starts.
@@ -18,7 +18,7 @@ MAX_SEED = 2**63 - 1
 
 
 @click.command("verify")
-@click.argument("pattern", type=PATTERN)
+@pattern_argument
 @layout_options
 @click.option(
     "--flow",
@@ -60,11 +60,7 @@ MAX_SEED = 2**63 - 1
 def verify(
     ctx: click.Context,
     pattern: Pattern,
-    grid: Grid,
-    query_grid: Grid | None,
-    order: str | None,
-    nonsquare: str | None,
-    stride: int | None,
+    layout: Layout,
     k: int,
     exact: bool | None,
     samples: int,
@@ -87,7 +83,7 @@ def verify(
     from ylg.ifg.kflow import k_flow
     from ylg.ifg.report import full_information_lines, k_flow_lines
 
-    masks = build_masks(pattern, grid, query_grid, order, nonsquare, stride)
+    masks = pattern.on(layout)
     if k == 1:
         result = full_information(masks, examples=examples, progress=True)
         lines = full_information_lines(result)
