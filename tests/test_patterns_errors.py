@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -139,3 +141,19 @@ def test_user_file_anywhere(tmp_path) -> None:
     )
     mine = load_pattern(str(path)).on("4x4", order="esa").dense()
     assert np.array_equal(mine, load_pattern("ltr").on("4x4").dense())
+
+
+def test_a_bare_name_means_the_library_and_a_path_means_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ylg.patterns import library
+
+    mine = 'name = "mine"\nsteps = ["k <= q"]\n'
+    (tmp_path / "ltr").write_text(mine)
+    (tmp_path / "mine").write_text(mine)
+    monkeypatch.chdir(tmp_path)
+    assert load_pattern("ltr") == library()["ltr"]  # the library, not the file ./ltr
+    assert load_pattern("./ltr").name == "mine"
+    assert load_pattern(tmp_path / "ltr").name == "mine"
+    with pytest.raises(PatternError, match="write ./mine"):
+        load_pattern("mine")

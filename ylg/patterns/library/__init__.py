@@ -45,8 +45,9 @@ def library() -> dict[str, Pattern]:
 def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
     """A pattern by library name, or read from a TOML file anywhere.
 
-    A value that names an existing file, or ends in ``.toml``, is read as a file;
-    anything else is looked up in the library.
+    A bare name (``"ltr"``) always means the library, whatever files the working folder
+    holds; a path (it ends in ``.toml``, holds a ``/``, or is a :class:`os.PathLike`)
+    always means a file. A file named like a pattern is read as ``./name``.
 
     >>> load_pattern("rtl").order
     'esa'
@@ -67,7 +68,12 @@ def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
     if "\x00" in text:
         raise PatternError(f"a pattern name or file cannot hold a NUL character: {text!r}")
     path = Path(text)
-    if text.endswith(".toml") or (path.suffix == "" and path.is_file()):
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    if (
+        not isinstance(name_or_path, str)
+        or text.endswith(".toml")
+        or any(sep in text for sep in separators)
+    ):
         try:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_PATTERN_FILE + 1)
@@ -87,5 +93,6 @@ def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
     if text not in patterns:
         names = ", ".join(sorted(patterns)[:8])
         more = ", ..." if len(patterns) >= 8 else ""
-        raise PatternError(f"unknown pattern {text!r} (library: {names}{more})")
+        hint = f"; to read the file {text}, write ./{text}" if path.is_file() else ""
+        raise PatternError(f"unknown pattern {text!r} (library: {names}{more}){hint}")
     return patterns[text]
