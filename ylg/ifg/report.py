@@ -19,15 +19,16 @@ if TYPE_CHECKING:
     from ylg.ifg.kflow import KFlow
     from ylg.ifg.reach import FullInformation
     from ylg.ifg.repair import GridCheck, Repair
+    from ylg.ifg.stack import LayersNeeded, StackVerdict
 
 
-def cell(c: tuple[int, int]) -> str:
-    """A grid cell as ``(row,col)``.
+def cell(c: tuple[int, ...]) -> str:
+    """A grid cell as ``(row,col)`` (one index per axis: ``(t,row,col)`` on a video).
 
-    >>> cell((3, 4))
-    '(3,4)'
+    >>> cell((3, 4)), cell((1, 3, 4))
+    ('(3,4)', '(1,3,4)')
     """
-    return f"({c[0]},{c[1]})"
+    return "(" + ",".join(str(int(x)) for x in c) + ")"
 
 
 def token(t: "Token") -> str:
@@ -132,4 +133,70 @@ def repair_lines(r: "Repair", checks: "list[GridCheck]") -> list[str]:
             for c in checks
         ]
     lines.append(f"  time: {r.seconds:.2f} s")
+    return lines
+
+
+def layers_needed_text(needed: "LayersNeeded") -> str:
+    """How many layers Full Information needs, in words.
+
+    >>> from ylg.patterns import load_pattern
+    >>> from ylg.ifg.stack import layers_needed
+    >>> layers_needed_text(layers_needed(load_pattern("fixed").on("4x4")))
+    'never (after 2 layers the reach repeats an earlier state without being full)'
+    """
+    if needed.layers is not None:
+        return f"{needed.layers}"
+    if needed.reason == "never":
+        return (
+            f"never (after {len(needed.reached)} layers the reach repeats an earlier state"
+            " without being full)"
+        )
+    return f"more than {needed.max_layers} (the most layers tried)"
+
+
+def stack_lines(verdict: "StackVerdict") -> list[str]:
+    """The verdict of a stack of layers: Full Information across it, the receptive
+    fields of its outputs and the layers Full Information needs.
+
+    >>> from ylg.patterns import load_pattern
+    >>> from ylg.ifg.stack import verify_stack
+    >>> window = load_pattern("window").on("8x8")
+    >>> print("\\n".join(stack_lines(verify_stack([window] * 2, cycle=window, examples=1))[:6]))
+    full information across 2 layers: does NOT hold
+      stack: window x2 on 8x8, rowmajor, s=8 (2 steps in all; reach per group of axes)
+      missing pairs: 1392 of 4096 (33.98%) (input, output) pairs have no path
+      examples (input -> output; cells are (i, j)):
+        input 5 (0,5) -> output 0 (0,0): no path
+      receptive field (inputs reaching each output): min 25, mean 42.2, max 64 of 64;
+    """
+    fi, rf = verdict.full_information, verdict.receptive
+    how = "reach per group of axes" if fi.method == "kronecker" else "reach on packed bits"
+    lines = [
+        f"full information across {verdict.depth} layer{'s' if verdict.depth != 1 else ''}:"
+        f" {_verdict(fi.holds)}",
+        f"  stack: {fi.pattern} on {fi.layout} ({fi.steps} steps in all; {how})",
+        f"  missing pairs: {fi.missing} of {fi.pairs} ({fi.missing / fi.pairs:.2%})"
+        " (input, output) pairs have no path",
+    ]
+    if fi.examples:
+        lines.append(f"  examples (input -> output; cells are ({', '.join(verdict.axes)})):")
+        lines += [
+            f"    input {i} {cell(ic)} -> output {o} {cell(oc)}: no path"
+            for i, ic, o, oc in fi.examples
+        ]
+    lines.append(
+        f"  receptive field (inputs reaching each output): min {rf.min}, mean {rf.mean:.1f},"
+        f" max {rf.max} of {rf.inputs};"
+    )
+    lines.append(
+        f"    {rf.full_outputs} of {rf.outputs} outputs ({rf.full_share:.2%}) read every input"
+    )
+    if verdict.needed is not None:
+        lines.append(
+            f"  layers needed for full information: {layers_needed_text(verdict.needed)}"
+            + (f" (repeating {verdict.needed.pattern})" if verdict.needed.layers != 1 else "")
+        )
+    elif verdict.needed_note != "not asked":
+        lines.append(f"  layers needed: not computed ({verdict.needed_note})")
+    lines.append(f"  time: {verdict.seconds:.3f} s")
     return lines

@@ -1,0 +1,158 @@
+"""Model files (ylg.patterns.model): a stack of layers in TOML, and every way to get one
+wrong answered with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ylg.errors import PatternError
+from ylg.patterns import Grid, Layout, load_pattern
+from ylg.patterns.model import MAX_LAYERS, Model, ModelLayer, load_model
+
+BAND = """
+name = "band"
+description = "a band of half-width r along the columns"
+steps = ["abs(qj - kj) <= r"]
+params = { r = 1 }
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_model_file_with_library_and_file_patterns(tmp_path: Path) -> None:
+    write(tmp_path, "patterns/band.toml", BAND)
+    path = write(
+        tmp_path,
+        "video.toml",
+        """
+name = "video"
+description = "two bands, then axial"
+grid = "2x4x6"
+[[layers]]
+pattern = "patterns/band.toml"
+repeat = 2
+params = { r = 2 }
+[[layers]]
+pattern = "axial"
+order = "snake"
+stride = 3
+""",
+    )
+    model = load_model(path)
+    assert (model.name, model.depth, model.grid) == ("video", 3, Grid(2, 4, 6))
+    assert [layer.pattern.name for layer in model.expanded()] == ["band", "band", "axial"]
+    assert model.layers[0].pattern.params == {"r": 2} and model.layers[0].source.endswith(".toml")
+    stack = model.on()
+    assert len(stack) == 3 and stack[0] is stack[1]
+    assert [m.order for m in stack] == ["rowmajor", "rowmajor", "snake"]
+    assert stack[2].stride == 3 and stack[0].grid == Grid(2, 4, 6)
+    assert model.to_dict()["layers"][0] == {
+        "pattern": "band",
+        "source": "patterns/band.toml",
+        "repeat": 2,
+        "params": {"r": 2},
+        "order": None,
+        "stride": None,
+    }
+    # The call's order applies to layers without their own; the grid can be another.
+    other = model.on("4x4", order="hilbert")
+    assert [m.order for m in other] == ["hilbert", "hilbert", "snake"]
+    assert other[0].grid == Grid(4, 4)
+
+
+def test_the_name_defaults_to_the_file_and_the_last_layer_takes_the_query_grid(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "pair.toml", '[[layers]]\npattern = "rtl"\nrepeat = 2\n')
+    model = load_model(path)
+    assert model.name == "pair" and model.grid is None
+    stack = model.on(Layout("4x4", query_grid="8x8"))
+    assert [str(m.query_grid) for m in stack] == ["4x4", "8x8"]
+    with pytest.raises(PatternError, match="names no grid"):
+        model.on()
+
+
+def test_text_and_objects() -> None:
+    model = load_model('name = "m"\n[[layers]]\npattern = "ltr"')
+    assert model.depth == 1
+    direct = Model("d", "", (ModelLayer(load_pattern("ltr"), repeat=2),))
+    assert direct.depth == 2
+    with pytest.raises(PatternError, match="at least one layer"):
+        Model("e", "", ())
+    with pytest.raises(PatternError, match=f"at most {MAX_LAYERS}"):
+        Model("big", "", (ModelLayer(load_pattern("ltr"), repeat=MAX_LAYERS + 1),))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name = ", "model: not valid TOML"),
+        ('name = "x"', "missing required key 'layers'"),
+        ("layers = []", "at least one layer"),
+        ("layers = 3", "layers must be an array of tables"),
+        ('colour = "red"\n[[layers]]\npattern = "ltr"', r"unknown key\(s\) colour"),
+        ("name = 3\n[[layers]]\npattern = 'ltr'", "name must be a string"),
+        ("description = 3\n[[layers]]\npattern = 'ltr'", "description must be a string"),
+        ("meta = 3\n[[layers]]\npattern = 'ltr'", "meta must be a table"),
+        ("grid = '16x'\n[[layers]]\npattern = 'ltr'", "grid: grid must be written like"),
+        ("[[layers]]\nrepeat = 2", "layer 1: missing required key 'pattern'"),
+        ("[[layers]]\npattern = 'ltr'\nsize = 2", r"layer 1: unknown key\(s\) size"),
+        ("[[layers]]\npattern = 3", "layer 1: pattern must be a library name or a .toml file"),
+        ("[[layers]]\npattern = ''", "layer 1: pattern must be a library name"),
+        ("[[layers]]\npattern = 'nope'", "layer 1: unknown pattern 'nope'"),
+        ("[[layers]]\npattern = 'no/such.toml'", "layer 1: no pattern file no/such.toml"),
+        ("[[layers]]\npattern = 'ltr'\nrepeat = 0", "layer 1: repeat must be a positive integer"),
+        ("[[layers]]\npattern = 'ltr'\nrepeat = -2", "repeat must be a positive integer, got -2"),
+        ("[[layers]]\npattern = 'ltr'\nrepeat = 1.5", "repeat must be a positive integer"),
+        ("[[layers]]\npattern = 'ltr'\nrepeat = true", "repeat must be a positive integer"),
+        ("[[layers]]\npattern = 'ltr'\nrepeat = 5000", f"repeat must be at most {MAX_LAYERS}"),
+        (
+            "[[layers]]\npattern = 'ltr'\nrepeat = 1000\n[[layers]]\npattern = 'rtl'\nrepeat = 30",
+            f"more than {MAX_LAYERS} layers",
+        ),
+        ("[[layers]]\npattern = 'ltr'\nparams = 3", "layer 1: params must be a table"),
+        ("[[layers]]\npattern = 'ltr'\nparams = { r = 2 }", "has no parameter 'r'"),
+        ("[[layers]]\npattern = 'ltr'\norder = 'spiral'", "layer 1: unknown order 'spiral'"),
+        ("[[layers]]\npattern = 'ltr'\nstride = 0", "layer 1: stride must be a positive integer"),
+        ("[[layers]]\npattern = 'ltr'\n[[layers]]\npattern = 'x.toml'", "layer 2: no pattern file"),
+    ],
+)
+def test_bad_model_files_are_one_line_errors(text: str, message: str) -> None:
+    with pytest.raises(PatternError, match=message) as info:
+        load_model(text)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_params_of_a_pattern_file(tmp_path: Path) -> None:
+    write(tmp_path, "band.toml", BAND)
+    bad = write(tmp_path, "m.toml", "[[layers]]\npattern = 'band.toml'\nparams = { r = 'x' }")
+    with pytest.raises(PatternError, match="m.toml, layer 1: .*parameter 'r' must be an integer"):
+        load_model(bad)
+    write(tmp_path, "broken.toml", 'name = "b"\nsteps = ["k <"]')
+    model = write(tmp_path, "n.toml", "[[layers]]\npattern = 'broken.toml'")
+    with pytest.raises(PatternError, match="n.toml, layer 1: "):
+        load_model(model)
+
+
+def test_unreadable_model_files(tmp_path: Path) -> None:
+    with pytest.raises(PatternError, match="no model file"):
+        load_model(tmp_path / "none.toml")
+    with pytest.raises(PatternError, match="cannot read model file"):
+        load_model(tmp_path)
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(PatternError, match="not UTF-8"):
+        load_model(binary)
+    big = tmp_path / "big.toml"
+    big.write_text("#" * (2 << 20))
+    with pytest.raises(PatternError, match="larger than"):
+        load_model(big)
+    with pytest.raises(PatternError, match="not int"):
+        load_model(3)  # type: ignore[arg-type]

@@ -1,0 +1,189 @@
+"""`ylg stack` and `ylg draw reach` (in-process through the real entry point, so exit
+codes and one-line errors are what a shell sees), and the reach figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ylg.cli.main import main
+from ylg.figures import save_figure
+from ylg.figures.reach import draw_reach, frames, output_position
+from ylg.ifg.stack import layers_needed, stack_full_information
+from ylg.patterns import Grid, Pattern, load_pattern
+
+CUBE = """
+name = "cube"
+description = "3x3x3 neighbourhood (no clamping: a smaller window at the borders)"
+steps = ["abs(qt - kt) <= 1 and abs(qi - ki) <= 1 and abs(qj - kj) <= 1"]
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err
+
+
+def test_stack_of_a_pattern_exits_1_then_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "stack", "window", "--layers", "3", "--grid", "16x16")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "full information across 3 layers: does NOT hold"
+    assert "stack: window x3 on 16x16, rowmajor, s=16" in lines[1]
+    assert "missing pairs: 6000 of 65536" in out
+    assert "input 13 (0,13) -> output 0 (0,0): no path" in out
+    assert "min 169, mean 232.6, max 256 of 256;" in out
+    assert "layers needed for full information: 4 (repeating window)" in out
+    code, out, _ = run(capsys, "stack", "window", "--layers", "4", "--grid", "16x16")
+    assert code == 0 and "across 4 layers: holds" in out
+
+
+def test_stack_json_and_no_needed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "stack", "fixed", "--layers", "2", "--grid", "4x4", "--json", "--examples", "2"
+    )
+    data = json.loads(out)
+    expected = stack_full_information([load_pattern("fixed").on("4x4")] * 2)
+    assert code == 1 and data["missing"] == expected.missing and len(data["examples"]) == 2
+    assert data["property"] == "full information across layers" and data["layers"] == 2
+    assert data["layers_needed"]["layers"] is None and data["layers_needed"]["reason"] == "never"
+    assert data["receptive_field"]["outputs"] == 16 and data["axes"] == ["i", "j"]
+    code, out, _ = run(capsys, "stack", "ltr", "--grid", "4x4", "--no-needed")
+    assert code == 0 and "layers needed" not in out and "across 1 layer: holds" in out
+
+
+def test_stack_of_a_model_file_on_a_video_grid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "cube.toml").write_text(CUBE)
+    model = tmp_path / "video.toml"
+    model.write_text(
+        'name = "video"\ngrid = "4x6x6"\n[[layers]]\npattern = "cube.toml"\nrepeat = 2\n'
+        '[[layers]]\npattern = "cube.toml"\norder = "snake"\n'
+    )
+    code, out, _ = run(capsys, "stack", "--model", str(model), "--examples", "1")
+    assert code == 1 and "stack: video on 4x6x6" in out
+    assert "cells are (t, i, j)" in out and "input 4 (0,0,4) -> output 0 (0,0,0)" in out
+    assert "reach per group of axes" in out
+    cube = Pattern.from_toml(CUBE).on("4x6x6")
+    expected = layers_needed([cube] * 3)
+    assert expected.layers == 5
+    assert f"layers needed for full information: {expected.layers}" in out
+    code, out, _ = run(capsys, "stack", "--model", str(model), "--grid", "2x2x2", "--json")
+    assert code == 0 and json.loads(out)["pairs"] == 64
+
+
+def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "stack",
+        "star",
+        "--layers",
+        "2",
+        "--grid",
+        "4x4",
+        "--from",
+        "0,1;0,2",
+        "--to",
+        "3,3",
+    )
+    assert code == 0 and "max flow: 1 (from 2 inputs to 1 outputs" in out
+    code, out, _ = run(
+        capsys,
+        "stack",
+        "star",
+        "--layers",
+        "2",
+        "--grid",
+        "4x4",
+        "--from",
+        "0,1;0,2",
+        "--to",
+        "3,3;3,2",
+        "--json",
+    )
+    assert json.loads(out)["max_flow"]["value"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["stack", "--grid", "4x4"], "give a PATTERN (with --layers N) or --model FILE"),
+        (["stack", "ltr", "--model", "m.toml", "--grid", "4x4"], "one of the two"),
+        (["stack", "ltr"], "give --grid"),
+        (["stack", "ltr", "--grid", "4x4", "--layers", "0"], "--layers"),
+        (["stack", "nope", "--grid", "4x4"], "unknown pattern 'nope'"),
+        (["stack", "ltr", "--grid", "4x4", "--param", "r=2"], "has no parameter 'r'"),
+        (["stack", "ltr", "--grid", "4x4", "--from", "0,0"], "give both --from and --to"),
+        (["stack", "ltr", "--grid", "4x4", "--from", "9,9", "--to", "0,0"], "outside the 4x4"),
+        (["stack", "--model", "missing.toml", "--grid", "4x4"], "no model file missing.toml"),
+        (["stack", "ltr", "--grid", "4x4", "--method", "magic"], "--method"),
+        (["draw", "reach", "ltr", "--grid", "4x4", "-o", "x.jpg"], "must end in .png"),
+        (["draw", "reach", "ltr", "--grid", "4x4", "--query", "9,9"], "outside the 4x4 grid"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_model_file_errors_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    model = tmp_path / "m.toml"
+    model.write_text('[[layers]]\npattern = "ltr"\nrepeat = 0\n')
+    code, _, err = run(capsys, "stack", "--model", str(model), "--grid", "4x4")
+    assert code == 2 and "layer 1: repeat must be a positive integer, got 0" in err
+    model.write_text('[[layers]]\npattern = "ltr"\n')
+    for extra, message in ((["--layers", "2"], "--layers goes with a PATTERN"),
+                           ([], "names no grid")):  # fmt: skip
+        code, _, err = run(capsys, "stack", "--model", str(model), *extra)
+        assert code == 2 and message in err
+
+
+def test_draw_reach_writes_a_figure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "reach.png"
+    code, out, _ = run(
+        capsys, "draw", "reach", "window", "--layers", "2", "--grid", "8x8", "--query", "1,1",
+        "-o", str(path),
+    )  # fmt: skip
+    assert code == 0 and out.strip() == f"wrote {path}"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    (tmp_path / "cube.toml").write_text(CUBE)
+    svg = tmp_path / "cube.svg"
+    code, _, _ = run(
+        capsys, "draw", "reach", str(tmp_path / "cube.toml"), "--layers", "2", "--grid",
+        "3x5x5", "--query", "1,2,2", "-o", str(svg),
+    )  # fmt: skip
+    assert code == 0 and svg.read_text().startswith("<?xml")
+
+
+def test_reach_figures_in_one_two_and_three_dimensions(tmp_path: Path) -> None:
+    one = load_pattern("window").on("20")
+    fig = draw_reach([one] * 3, query=4)
+    assert [ax.get_title().splitlines()[0] for ax in fig.axes] == [
+        "receptive field after 3 layers",
+        "inputs that output 4 reads, layer by layer",
+    ]
+    cube = Pattern.from_toml(CUBE).on("3x4x4")
+    fig = draw_reach([cube] * 2, query=(0, 1, 1))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[1].startswith("after 1 layer\noutput (0, 1, 1) reads 18 of 48")
+    assert save_figure(fig, tmp_path / "cube.png") and (tmp_path / "cube.png").stat().st_size > 0
+    fig = draw_reach(load_pattern("ltr").on("4x4"))
+    assert len([ax for ax in fig.axes if ax.get_title()]) == 1  # no query: the map alone
+
+
+def test_frames_and_output_positions() -> None:
+    image = frames(list(range(18)), Grid(2, 3, 3))
+    assert image.shape == (3, 7) and image[0, 4] == 9
+    assert output_position(Grid(3, 3), None) == 4
+    with pytest.raises(Exception, match="3 indices"):
+        output_position(Grid(2, 3, 3), (1, 1))

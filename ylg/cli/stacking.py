@@ -1,0 +1,169 @@
+"""What the commands on stacks of layers share: choosing the layers and reporting them.
+
+A stack is a pattern repeated (``PATTERN --layers N``) or a model file
+(``--model FILE``, see :mod:`ylg.patterns.model`), laid on the layout the usual options
+give (a model file may name its own grid). :func:`stack_options` declares those options
+and hands the command one :class:`StackChoice`; ``ylg stack`` and ``ylg draw reach``
+use it, and so can any command that takes ``--layers`` or ``--model``. Nothing heavy is
+imported here: the checks import :mod:`ylg.ifg` when they run.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ylg.cli.options import GRID, NONSQUARE, PARAM, PATTERN
+from ylg.errors import YlgError
+from ylg.patterns import ORDERS, Grid, Layout, Masks, Pattern
+from ylg.patterns.model import MAX_LAYERS, load_model
+
+
+@dataclass(frozen=True)
+class StackChoice:
+    """The layers the options chose: ``layers`` in order, ``cycle`` the layers that
+    repeat (the pattern's one layer, or the model's layers), ``name`` for the output."""
+
+    layers: list[Masks]
+    cycle: list[Masks]
+    name: str
+
+    @property
+    def output_grid(self) -> Grid:
+        """The grid of the last layer's outputs."""
+        return self.layers[-1].query_grid
+
+
+def choose_stack(
+    pattern: Pattern | None,
+    params: tuple[tuple[str, int], ...],
+    layers: int | None,
+    model: Path | None,
+    grid: Grid | None,
+    query_grid: Grid | None,
+    order: str | None,
+    nonsquare: str | None,
+    stride: int | None,
+) -> StackChoice:
+    """The stack of ``PATTERN --layers N`` (every layer on the key grid, the last one
+    on ``query_grid`` too) or of ``--model FILE``; a :class:`YlgError` for a choice that
+    is not one of these.
+
+    >>> from ylg.patterns import load_pattern
+    >>> c = choose_stack(load_pattern("ltr"), (), 3, None, Grid(4, 4), None, None, None, None)
+    >>> len(c.layers), c.name, c.layers[0] is c.layers[2]
+    (3, 'ltr x3', True)
+    """
+    if (pattern is None) == (model is None):
+        raise YlgError("give a PATTERN (with --layers N) or --model FILE, one of the two")
+    if model is not None:
+        if layers is not None:
+            raise YlgError("--layers goes with a PATTERN; a model file lists its own layers")
+        if params:
+            raise YlgError("--param goes with a PATTERN; a model file sets each layer's params")
+        chosen = load_model(model)
+        if grid is None and chosen.grid is None:
+            raise YlgError(f"model {chosen.name!r} names no grid; give --grid")
+        if grid is None and query_grid is not None:
+            raise YlgError("--query-grid needs --grid")
+        base = grid if grid is not None else chosen.grid
+        layout = Layout(base, query_grid, None, nonsquare, None)
+        stack = chosen.on(layout, order=order, stride=stride)
+        return StackChoice(stack, stack, chosen.name)
+    assert pattern is not None
+    if grid is None:
+        raise YlgError("give --grid (like --grid 32x32 or --grid 16x32x32)")
+    depth = 1 if layers is None else layers
+    laid = pattern.with_params(dict(params))
+    layout = Layout(grid, query_grid, order, nonsquare, stride)
+    inner = laid.on(layout.square_on_keys())
+    last = inner if layout.square else laid.on(layout)
+    stack = [inner] * (depth - 1) + [last]
+    name = f"{laid.name} x{depth}" if depth > 1 else laid.name
+    return StackChoice(stack, [inner], name)
+
+
+def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``[PATTERN] [--param NAME=INT] [--layers N] [--model FILE]`` and the layout
+    options (``--grid`` optional when the model names its grid), handed to the command
+    as one :class:`StackChoice` named ``choice``."""
+    options = [
+        click.argument("pattern", type=PATTERN, required=False),
+        click.option(
+            "--param",
+            "params",
+            type=PARAM,
+            multiple=True,
+            help="Set one of the pattern's parameters, NAME=INT (repeat for several).",
+        ),
+        click.option(
+            "--layers",
+            type=click.IntRange(1, MAX_LAYERS),
+            default=None,
+            help="Layers of PATTERN stacked (default 1).",
+        ),
+        click.option(
+            "--model",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="A model file (TOML): its [[layers]] in order, instead of a PATTERN.",
+        ),
+        click.option(
+            "--grid",
+            "-g",
+            type=GRID,
+            default=None,
+            help="Grid: 64, HxW (32x32) or TxHxW (16x32x32); a model file may name its own.",
+        ),
+        click.option(
+            "--query-grid",
+            type=GRID,
+            default=None,
+            help="Query grid of the last layer when it differs from the grid.",
+        ),
+        click.option(
+            "--order",
+            type=click.Choice(list(ORDERS)),
+            default=None,
+            help="Enumeration of the cells (default: the pattern's own; a model layer's own"
+            " order wins).",
+        ),
+        click.option(
+            "--nonsquare",
+            type=NONSQUARE,
+            default=None,
+            help="How the last layer's queries map onto a different grid.",
+        ),
+        click.option(
+            "--stride",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Override s (a model layer's own stride wins).",
+        ),
+    ]
+    names = (
+        "pattern",
+        "params",
+        "layers",
+        "model",
+        "grid",
+        "query_grid",
+        "order",
+        "nonsquare",
+        "stride",
+    )
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in names}
+        kwargs["choice"] = choose_stack(**values)
+        return fn(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
