@@ -54,7 +54,7 @@ def load_pattern(name_or_path: "str | os.PathLike[str] | Pattern") -> Pattern:
     >>> load_pattern("nope")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ylg.errors.PatternError: unknown pattern 'nope' (library: axial, dense, fixed, ...)
+    ylg.errors.PatternError: unknown pattern 'nope' (library: axial, ...)
     """
     if isinstance(name_or_path, Pattern):
         return name_or_path
