@@ -10,11 +10,12 @@
 
 from ylg.errors import PatternError
 from ylg.patterns.enumerations import ORDERS, enumeration, ranks
+from ylg.patterns.exported import Exported, load_npz
 from ylg.patterns.expr import STEP_VARIABLES, STRIDE_VARIABLES, Expr, parse_expr
 from ylg.patterns.grid import NONSQUARE_RULES, Grid
 from ylg.patterns.layout import Layout
 from ylg.patterns.library import library, load_pattern
-from ylg.patterns.masks import Masks, load_npz, masks_sha256
+from ylg.patterns.masks import Masks, masks_sha256
 from ylg.patterns.pattern import Pattern
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "STEP_VARIABLES",
     "STRIDE_VARIABLES",
     "Expr",
+    "Exported",
     "Grid",
     "Layout",
     "Masks",
