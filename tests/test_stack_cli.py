@@ -37,7 +37,7 @@ def test_stack_of_a_pattern_exits_1_then_0(capsys: pytest.CaptureFixture[str]) -
     assert "missing pairs: 6000 of 65536" in out
     assert "input 13 (0,13) -> output 0 (0,0): no path" in out
     assert "min 169, mean 232.6, max 256 of 256;" in out
-    assert "layers needed for full information: 4 (repeating window)" in out
+    assert "layers needed for full information: 4 (window repeated)" in out
     code, out, _ = run(capsys, "stack", "window", "--layers", "4", "--grid", "16x16")
     assert code == 0 and "across 4 layers: holds" in out
 

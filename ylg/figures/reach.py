@@ -48,7 +48,7 @@ MAX_DEPTHS = 16
 #: Colour map of the receptive-field counts.
 COUNT_CMAP = colormaps["viridis"]
 #: Grid sides up to which cell borders are drawn.
-BORDER_LIMIT = 32
+BORDER_LIMIT = 16
 
 
 def output_position(grid: Grid, query: "int | tuple[int, ...] | str | None") -> int:

@@ -51,10 +51,13 @@ def clean(mat: sp.sparray) -> sp.csr_array:
     >>> clean(sp.csr_array(np.array([[0, 2], [1, 0]]))).toarray().tolist()
     [[False, True], [True, False]]
     """
-    out = sp.csr_array(mat, dtype=bool, copy=True)
-    out.sum_duplicates()
-    out.eliminate_zeros()
-    out.sort_indices()
+    out = sp.csr_array(mat, dtype=bool)
+    if not out.has_canonical_format:
+        out = out.copy()
+        out.sum_duplicates()  # sorts the indices too
+    if not out.data.all():
+        out = out.copy()
+        out.eliminate_zeros()
     return out
 
 
@@ -72,6 +75,25 @@ def group_coordinates(positions: np.ndarray, sides: Sequence[int], lo: int, hi: 
     return (positions // inner) % size
 
 
+def _marks(
+    mat: sp.csr_array, q_sides: Sequence[int], k_sides: Sequence[int], lo: int, hi: int
+) -> tuple[np.ndarray, int]:
+    """The (query, key) cell pairs of the axes ``lo .. hi-1`` that ``mat`` holds, as
+    sorted flat indices ``a * keys + b``, and the number of key cells of the group."""
+    rows_g, cols_g = math.prod(q_sides[lo:hi]), math.prod(k_sides[lo:hi])
+    wide = np.int64 if rows_g * cols_g >= 2**31 else np.int32
+    # Coordinates per position first (small tables), then per stored entry by lookup.
+    q_table = group_coordinates(np.arange(mat.shape[0], dtype=np.int64), q_sides, lo, hi)
+    k_table = group_coordinates(np.arange(mat.shape[1], dtype=np.int64), k_sides, lo, hi)
+    qg = np.repeat(q_table.astype(wide) * cols_g, np.diff(mat.indptr))
+    key = qg + k_table.astype(wide)[mat.indices]
+    if rows_g * cols_g <= DENSE_MARKS:
+        marks = np.zeros(rows_g * cols_g, dtype=bool)
+        marks[key] = True
+        return np.flatnonzero(marks), cols_g
+    return np.unique(key), cols_g
+
+
 def project(
     mat: sp.csr_array, q_sides: Sequence[int], k_sides: Sequence[int], lo: int, hi: int
 ) -> sp.csr_array:
@@ -85,19 +107,10 @@ def project(
     """
     if lo == 0 and hi == len(k_sides):
         return mat
-    rows_g, cols_g = math.prod(q_sides[lo:hi]), math.prod(k_sides[lo:hi])
-    rows = np.repeat(np.arange(mat.shape[0], dtype=np.int64), np.diff(mat.indptr))
-    qg = group_coordinates(rows, q_sides, lo, hi)
-    kg = group_coordinates(mat.indices.astype(np.int64), k_sides, lo, hi)
-    key = qg * cols_g + kg
-    if rows_g * cols_g <= DENSE_MARKS:
-        marks = np.zeros(rows_g * cols_g, dtype=bool)
-        marks[key] = True
-        found = np.flatnonzero(marks)
-    else:
-        found = np.unique(key)
-    r, c = np.divmod(found, cols_g)
-    return sp.csr_array((np.ones(found.size, dtype=bool), (r, c)), shape=(rows_g, cols_g)).tocsr()
+    found, cols_g = _marks(mat, q_sides, k_sides, lo, hi)
+    r, c = np.divmod(found.astype(np.int64), cols_g)
+    shape = (math.prod(q_sides[lo:hi]), cols_g)
+    return sp.csr_array((np.ones(found.size, dtype=bool), (r, c)), shape=shape).tocsr()
 
 
 def separable_cuts(
@@ -129,7 +142,7 @@ def separable_cuts(
 
     def count(lo: int, hi: int) -> int:
         if (lo, hi) not in memo:
-            memo[lo, hi] = project(mat, q_sides, k_sides, lo, hi).nnz
+            memo[lo, hi] = _marks(mat, q_sides, k_sides, lo, hi)[0].size
         return memo[lo, hi]
 
     if math.prod(count(a, a + 1) for a in range(dims)) == mat.nnz:

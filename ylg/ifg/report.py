@@ -141,17 +141,20 @@ def layers_needed_text(needed: "LayersNeeded") -> str:
 
     >>> from ylg.patterns import load_pattern
     >>> from ylg.ifg.stack import layers_needed
+    >>> layers_needed_text(layers_needed(load_pattern("window").on("8x8")))
+    '4 (window repeated)'
     >>> layers_needed_text(layers_needed(load_pattern("fixed").on("4x4")))
-    'never (after 2 layers the reach repeats an earlier state without being full)'
+    'never (fixed repeated: after 2 layers the reach is one it had before, not full)'
     """
+    how = f"{needed.pattern} repeated" if needed.cycle == 1 else f"cycling {needed.pattern}"
     if needed.layers is not None:
-        return f"{needed.layers}"
+        return f"{needed.layers} ({how})"
     if needed.reason == "never":
         return (
-            f"never (after {len(needed.reached)} layers the reach repeats an earlier state"
-            " without being full)"
+            f"never ({how}: after {len(needed.reached)} layers the reach is one it had"
+            " before, not full)"
         )
-    return f"more than {needed.max_layers} (the most layers tried)"
+    return f"more than {needed.max_layers} ({how}; the most layers tried)"
 
 
 def stack_lines(verdict: "StackVerdict") -> list[str]:
@@ -192,10 +195,7 @@ def stack_lines(verdict: "StackVerdict") -> list[str]:
         f"    {rf.full_outputs} of {rf.outputs} outputs ({rf.full_share:.2%}) read every input"
     )
     if verdict.needed is not None:
-        lines.append(
-            f"  layers needed for full information: {layers_needed_text(verdict.needed)}"
-            + (f" (repeating {verdict.needed.pattern})" if verdict.needed.layers != 1 else "")
-        )
+        lines.append(f"  layers needed for full information: {layers_needed_text(verdict.needed)}")
     elif verdict.needed_note != "not asked":
         lines.append(f"  layers needed: not computed ({verdict.needed_note})")
     lines.append(f"  time: {verdict.seconds:.3f} s")

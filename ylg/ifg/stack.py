@@ -115,17 +115,24 @@ def check_layers(layers: object) -> list[Masks]:
 
 
 def describe_layers(layers: Sequence[Masks]) -> str:
-    """A short name of a stack: its patterns, runs of one pattern written once.
+    """A short name of a stack: its patterns, runs of one pattern written once, and the
+    parameters of a pattern where the stack uses it with different ones.
 
-    >>> from ylg.patterns import load_pattern
+    >>> from ylg.patterns import Pattern, load_pattern
     >>> a, b = load_pattern("ltr").on("4x4"), load_pattern("rtl").on("4x4")
     >>> describe_layers([a, a, b, a])
     'ltr x2, rtl, ltr'
+    >>> band = Pattern("band", "", ("abs(qj - kj) <= r",), params={"r": 1})
+    >>> describe_layers([band.on("8"), band.with_params(r=2).on("8")])
+    'band(r=1), band(r=2)'
     """
+    variants: dict[str, set[tuple[tuple[str, int], ...]]] = {}
+    for m in layers:
+        variants.setdefault(m.pattern.name, set()).add(tuple(m.pattern.params.items()))
     runs: list[list[Any]] = []
     for m in layers:
         name = m.pattern.name
-        if m.pattern.params:
+        if len(variants[name]) > 1:
             name += "(" + ",".join(f"{k}={v}" for k, v in m.pattern.params.items()) + ")"
         if runs and runs[-1][0] == name:
             runs[-1][1] += 1
@@ -199,6 +206,9 @@ class Stack:
         self._factors: dict[tuple[int, int], tuple[Masks, tuple[sp.csr_array, ...] | None]] = (
             share._factors if share is not None else {}
         )
+        self._cuts: dict[tuple[int, int], tuple[Masks, frozenset[int]]] = (
+            share._cuts if share is not None else {}
+        )
         self._plans: dict[str, Plan] = {}
 
     @property
@@ -234,6 +244,20 @@ class Stack:
             self._factors[key] = (source, _offered_factors(source, t))
         return self._factors[key][1]
 
+    def cuts(self, i: int) -> frozenset[int]:
+        """The cuts between grid axes at which step ``i`` splits into a Kronecker product
+        (see :func:`~ylg.ifg.kron.separable_cuts`): all of them when its masks offer
+        per-axis factors, otherwise found from its stored entries."""
+        if self.axis_factors(i) is not None:
+            return frozenset(range(1, self.grids[i].ndim))
+        source, t, _ = self.steps[i]
+        key = (id(source), t)
+        if key not in self._cuts:
+            q_sides, k_sides = self.grids[i + 1].shape, self.grids[i].shape
+            found = frozenset(separable_cuts(self.csr(i), q_sides, k_sides))
+            self._cuts[key] = (source, found)
+        return self._cuts[key][1]
+
     def plan(self, method: str = "auto") -> Plan:
         """The groups of axes the reach is computed on, and each step's matrix per group."""
         if method not in METHODS:
@@ -250,8 +274,7 @@ class Stack:
             if not cuts:
                 break
             if found is None:
-                q_sides, k_sides = self.grids[i + 1].shape, self.grids[i].shape
-                cuts &= set(separable_cuts(self.csr(i), q_sides, k_sides))
+                cuts &= self.cuts(i)
         bounds = (0, *sorted(cuts), dims)
         if len(bounds) == 2:
             return Plan(bounds, (tuple(self.csr(i) for i in range(self.num_steps)),))
@@ -486,6 +509,21 @@ class LayersNeeded:
         return {"property": "layers needed for full information", **asdict(self)}
 
 
+def _period(layers: Sequence[Masks]) -> int:
+    """The shortest p such that ``layers`` is its first p layers over and over.
+
+    >>> from ylg.patterns import load_pattern
+    >>> a, b = load_pattern("ltr").on("4x4"), load_pattern("rtl").on("4x4")
+    >>> _period([a, b, a, b]), _period([a, b, a]), _period([a, a])
+    (2, 3, 1)
+    """
+    n = len(layers)
+    for p in range(1, n):
+        if n % p == 0 and all(layers[i] is layers[i % p] for i in range(n)):
+            return p
+    return n
+
+
 def _steps_have_self_loops(mats: Sequence[sp.csr_array]) -> bool:
     """Whether every step lets each token attend itself (then reach only grows)."""
     for mat in mats:
@@ -533,6 +571,9 @@ def layers_needed(
             f"the layers cannot be repeated: the last writes the {stack.grids[-1]} grid but"
             f" the first reads the {stack.grids[0]} grid"
         )
+    period = _period(stack.layers)
+    if period < len(stack.layers):  # [a, b, a, b] repeats as [a, b]: the same answer, sooner
+        stack = Stack(stack.layers[:period], share=stack)
     plan = stack.plan(method)
     cycle = len(stack.layers)
     ends = stack.layer_ends
