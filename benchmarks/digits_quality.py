@@ -3,7 +3,7 @@
 Each seed runs ``ylg train --preset digits`` (in this process, one run after another)
 with the given config overrides, then draws ``--count`` class-conditional samples from
 the EMA generator at default truncation (classes cycling) and scores them with
-:mod:`ylg.gan.quality`: the share an SVM fitted to scikit-learn's real 8x8 digits
+:mod:`ylg.gan.training.quality`: the share an SVM fitted to scikit-learn's real 8x8 digits
 recognises as their class (real training images: about 100%; chance: 10%), and KID on
 the 8x8 grey images. Results go to ``--out``/results.jsonl, one line per run.
 
@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _report import machine  # noqa: E402
 
-from ylg.gan.data import digits  # noqa: E402
-from ylg.gan.generate import load_generator, sample_images  # noqa: E402
-from ylg.gan.monitor import read_log  # noqa: E402
-from ylg.gan.presets import preset  # noqa: E402
-from ylg.gan.quality import QualityJudge, recognised  # noqa: E402
-from ylg.gan.trainer import train  # noqa: E402
+from ylg.gan.run.monitor import read_log  # noqa: E402
+from ylg.gan.run.presets import preset  # noqa: E402
+from ylg.gan.sampling.generate import load_generator, sample_images  # noqa: E402
+from ylg.gan.training.data import digits  # noqa: E402
+from ylg.gan.training.quality import QualityJudge, recognised  # noqa: E402
+from ylg.gan.training.trainer import train  # noqa: E402
 
 
 def _value(text: str) -> object:

@@ -396,8 +396,8 @@ class TrainStep:
     def __init__(
         self, attention: str, compiled: bool, batch: int, device: torch.device, smoke: bool
     ):
-        from ylg.gan.presets import preset
-        from ylg.gan.slots import build_models
+        from ylg.gan.models.slots import build_models
+        from ylg.gan.run.presets import preset
 
         if smoke:
             cfg = preset("digits").replace(attention=attention)
@@ -423,7 +423,7 @@ class TrainStep:
         return torch.autocast("cpu", enabled=False)
 
     def __call__(self) -> None:
-        from ylg.gan.trainer import hinge_d, hinge_g
+        from ylg.gan.training.trainer import hinge_d, hinge_g
 
         b, x, y = self.batch, self.x, self.y
         z = torch.randn(b, self.z_dim, device=self.device)

@@ -24,11 +24,11 @@ from _report import machine
 
 from ylg.figures import save_figure
 from ylg.figures.style import new_figure
-from ylg.gan.data import photo_crops  # the photos the ``photos`` data set is cut from
 from ylg.gan.invert import Settings, choose_class, invert_one, load_models, write_outputs
 from ylg.gan.invert.figures import to_uint8
-from ylg.gan.presets import preset
-from ylg.gan.trainer import train
+from ylg.gan.run.presets import preset
+from ylg.gan.training.data import photo_crops  # the photos the ``photos`` data set is cut from
+from ylg.gan.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "runs" / "benchmarks" / "inversion-photos"

@@ -21,9 +21,9 @@ import torch  # noqa: E402
 from _report import machine, write_section  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from ylg.gan.presets import preset  # noqa: E402
-from ylg.gan.slots import build_models  # noqa: E402
-from ylg.gan.trainer import hinge_d, hinge_g  # noqa: E402
+from ylg.gan.models.slots import build_models  # noqa: E402
+from ylg.gan.run.presets import preset  # noqa: E402
+from ylg.gan.training.trainer import hinge_d, hinge_g  # noqa: E402
 
 ROWS = ("sagan", "ylg")
 

@@ -15,7 +15,10 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
 
 from ylg.errors import YlgError
-from ylg.gan.checkpoint import (
+from ylg.gan.models import Discriminator, Generator, attention_layers, count_parameters, upsample2
+from ylg.gan.models.layers import ClassBatchNorm, SpectralNorm, spectral_norm
+from ylg.gan.models.slots import NAMED_SLOTS, attention_factory
+from ylg.gan.run.checkpoint import (
     encode,
     latest_checkpoint,
     list_checkpoints,
@@ -23,13 +26,12 @@ from ylg.gan.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from ylg.gan.config import TrainConfig
-from ylg.gan.data import BatchStream, FolderImages, load_dataset, photos
-from ylg.gan.layers import ClassBatchNorm, SpectralNorm, spectral_norm
-from ylg.gan.models import Discriminator, Generator, attention_layers, count_parameters, upsample2
-from ylg.gan.presets import PRESETS, TABLE1, load_config, preset
-from ylg.gan.sampling import EMA, image_grid, latents
-from ylg.gan.slots import NAMED_SLOTS, attention_factory
+from ylg.gan.run.config import TrainConfig
+from ylg.gan.run.presets import PRESETS, TABLE1, load_config, preset
+from ylg.gan.sampling.grids import image_grid
+from ylg.gan.sampling.latents import latents
+from ylg.gan.training.data import BatchStream, FolderImages, load_dataset, photos
+from ylg.gan.training.ema import EMA
 
 # -- config and presets ----------------------------------------------------------------
 

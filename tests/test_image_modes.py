@@ -1,5 +1,5 @@
 """Every Pillow mode is read as its 8-bit twin: in ``ylg eval`` folders, in training
-data and in ``ylg invert`` (all through :mod:`ylg.gan.pixels`)."""
+data and in ``ylg invert`` (all through :mod:`ylg.pixels`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ylg.gan.data import read_image
-from ylg.gan.metrics import evaluate
-from ylg.gan.metrics.images import FolderImages
-from ylg.gan.metrics.random_extractor import RandomExtractor
-from ylg.gan.pixels import rgb8
+from ylg.metrics import evaluate
+from ylg.metrics.images import FolderImages
+from ylg.metrics.random_extractor import RandomExtractor
+from ylg.pixels import read_image, rgb8
 
 RNG = np.random.default_rng(12)
 GREY = RNG.integers(0, 256, (16, 16), dtype=np.uint8)

@@ -14,12 +14,12 @@ from PIL import Image
 
 from ylg.cli.commands.invert import METHOD_CHOICES
 from ylg.cli.main import main
-from ylg.gan.config import TrainConfig
 from ylg.gan.invert import Settings, invert_image, load_models
 from ylg.gan.invert.loading import InversionModels
 from ylg.gan.invert.losses import METHODS, pixel_loss
-from ylg.gan.sampling import latents
-from ylg.gan.trainer import train
+from ylg.gan.run.config import TrainConfig
+from ylg.gan.sampling.latents import latents
+from ylg.gan.training.trainer import train
 
 #: The smallest YLG-SAGAN the trainer builds (8 heads need 64 channels at each layer).
 TINY = TrainConfig(

@@ -29,7 +29,7 @@ from ylg.gan.invert import (
 from ylg.gan.invert.classes import auto_class
 from ylg.gan.invert.taps import class_scores
 from ylg.gan.models import Discriminator, Generator
-from ylg.gan.sampling import latents
+from ylg.gan.sampling.latents import latents
 from ylg.patterns import Grid
 
 

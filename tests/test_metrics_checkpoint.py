@@ -10,9 +10,9 @@ import torch
 
 from ylg.cli.main import main
 from ylg.errors import YlgError
-from ylg.gan.config import TrainConfig
-from ylg.gan.metrics import checkpoint_images
-from ylg.gan.trainer import train
+from ylg.gan.run.config import TrainConfig
+from ylg.gan.sampling.generate import checkpoint_images
+from ylg.gan.training.trainer import train
 
 
 @pytest.fixture(scope="module")

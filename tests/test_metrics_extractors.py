@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ylg.errors import YlgError
-from ylg.gan.metrics import (
+from ylg.metrics import (
     FeatureExtractor,
     RandomExtractor,
     TorchScriptExtractor,
@@ -26,8 +26,8 @@ from ylg.gan.metrics import (
     registry,
     resolve_device,
 )
-from ylg.gan.metrics.extractor import check_images, resize_bilinear
-from ylg.gan.metrics.torchscript import INCEPTION_FILE, inception_weights
+from ylg.metrics.extractor import check_images, resize_bilinear
+from ylg.metrics.torchscript import INCEPTION_FILE, inception_weights
 
 
 def images(seed: int, n: int, h: int = 24, w: int = 24) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from ylg.errors import YlgError
-from ylg.gan.metrics import (
+from ylg.metrics import (
     ArrayImages,
     FeatureExtractor,
     FolderImages,

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ylg.errors import YlgError
-from ylg.gan.metrics import GaussianStats, fid, frechet_distance, inception_score, kid
-from ylg.gan.metrics.kid import mmd2_unbiased, polynomial_kernel
-from ylg.gan.metrics.linalg import sqrtm_psd, trace_sqrt_product
+from ylg.metrics import GaussianStats, fid, frechet_distance, inception_score, kid
+from ylg.metrics.kid import mmd2_unbiased, polynomial_kernel
+from ylg.metrics.linalg import sqrtm_psd, trace_sqrt_product
 
 FAST = settings(max_examples=40, deadline=None)
 

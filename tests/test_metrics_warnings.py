@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from ylg.cli.main import main
-from ylg.gan.metrics import evaluate
-from ylg.gan.metrics.images import ArrayImages, FolderImages
-from ylg.gan.metrics.random_extractor import RandomExtractor
+from ylg.metrics import evaluate
+from ylg.metrics.images import ArrayImages, FolderImages
+from ylg.metrics.random_extractor import RandomExtractor
 
 RNG = np.random.default_rng(3)
 

@@ -13,7 +13,7 @@ import torch
 from scipy import stats
 
 from ylg.errors import YlgError
-from ylg.gan.sampling import latents, truncated_normal
+from ylg.gan.sampling.latents import latents, truncated_normal
 from ylg.progress import LineWriter, progress
 
 

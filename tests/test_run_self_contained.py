@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from ylg.cli.main import main
-from ylg.gan.checkpoint import list_checkpoints, load_checkpoint
-from ylg.gan.config import SEED_MAX, TrainConfig, pattern_sha256
-from ylg.gan.presets import load_config
-from ylg.gan.trainer import config_toml, train
+from ylg.gan.run.checkpoint import list_checkpoints, load_checkpoint
+from ylg.gan.run.config import SEED_MAX, TrainConfig, pattern_sha256
+from ylg.gan.run.presets import load_config
+from ylg.gan.training.trainer import config_toml, train
 
 PATTERN = """\
 # LTR, written by hand

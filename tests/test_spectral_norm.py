@@ -9,8 +9,8 @@ from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
 
 from ylg.attention import SAGANAttention2d, YLGAttention2d
 from ylg.attention.spectral_norm import SpectralNorm, spectral_norm
-from ylg.gan.presets import preset
-from ylg.gan.slots import build_models
+from ylg.gan.models.slots import build_models
+from ylg.gan.run.presets import preset
 
 PROJECTIONS = ("query", "key", "value", "out")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from test_train_runs import TINY  # the same tiny run the other training tests use
 
-from ylg.gan.presets import load_config
-from ylg.gan.trainer import Trainer
+from ylg.gan.run.presets import load_config
+from ylg.gan.training.trainer import Trainer
 
 
 def _trainer(tmp_path: Path, **overrides) -> Trainer:

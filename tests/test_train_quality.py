@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ylg.gan.config import TrainConfig
-from ylg.gan.data import digits
-from ylg.gan.monitor import read_log
-from ylg.gan.quality import QualityJudge, as_digits8, recognised
-from ylg.gan.trainer import train
+from ylg.gan.run.config import TrainConfig
+from ylg.gan.run.monitor import read_log
+from ylg.gan.training.data import digits
+from ylg.gan.training.quality import QualityJudge, as_digits8, recognised
+from ylg.gan.training.trainer import train
 
 TINY = dict(
     data="digits",

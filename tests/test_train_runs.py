@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ylg.gan.checkpoint import list_checkpoints, load_checkpoint
-from ylg.gan.monitor import read_log
-from ylg.gan.presets import load_config
-from ylg.gan.trainer import train
+from ylg.gan.run.checkpoint import list_checkpoints, load_checkpoint
+from ylg.gan.run.monitor import read_log
+from ylg.gan.run.presets import load_config
+from ylg.gan.training.trainer import train
 
 TINY = """\
 preset = "digits"
@@ -328,7 +328,7 @@ def test_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str])
 
 
 def test_gradient_accumulation_splits_the_batch(tiny: Path, tmp_path: Path) -> None:
-    from ylg.gan.trainer import Trainer
+    from ylg.gan.training.trainer import Trainer
 
     cfg = load_config(tiny).replace(steps=1, attention="none", accumulate=2, d_steps=2)
     trainer = Trainer(cfg, tmp_path, progress=False)

@@ -17,11 +17,11 @@ os.environ.setdefault("PJRT_DEVICE", "CPU")
 
 import torch  # noqa: E402
 
-from ylg.gan.checkpoint import load_checkpoint  # noqa: E402
-from ylg.gan.config import TrainConfig  # noqa: E402
-from ylg.gan.generate import load_generator, sample_images  # noqa: E402
-from ylg.gan.monitor import read_log  # noqa: E402
-from ylg.gan.trainer import Trainer, train  # noqa: E402
+from ylg.gan.run.checkpoint import load_checkpoint  # noqa: E402
+from ylg.gan.run.config import TrainConfig  # noqa: E402
+from ylg.gan.run.monitor import read_log  # noqa: E402
+from ylg.gan.sampling.generate import load_generator, sample_images  # noqa: E402
+from ylg.gan.training.trainer import Trainer, train  # noqa: E402
 
 TINY = TrainConfig(
     data="digits",

@@ -39,7 +39,7 @@ def describe_masks(masks: Masks) -> list[str]:
 
 
 def quality_line(quality: dict[str, float]) -> str:
-    """A measurement of :mod:`ylg.gan.quality` in words.
+    """A measurement of :mod:`ylg.gan.training.quality` in words.
 
     >>> quality_line({"kid": 0.01234, "digits_recognised": 0.9312})
     '93.1% of samples recognised as their digit by an SVM (real digits: ~100%), KID 0.0123'

@@ -5,12 +5,12 @@ none imports another command module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from ylg.cli.common_options import output_option as common_output_option
 from ylg.errors import YlgError
 from ylg.fileio import safe_stem
 from ylg.patterns import Masks
@@ -46,16 +46,13 @@ def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None
     return value
 
 
-def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``-o/--output FILE``: the figure to write (.png, .svg or .pdf), checked before drawing."""
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        callback=_check_output,
-        help="Figure to write: .png, .svg or .pdf (default: a .png named after the pattern).",
-    )(fn)
+#: ``-o/--output FILE`` (also ``--out``): the figure to write (.png, .svg or .pdf),
+#: checked before drawing.
+output_option = common_output_option(
+    kind="file",
+    callback=_check_output,
+    help="Figure to write: .png, .svg or .pdf (default: a .png named after the pattern).",
+)
 
 
 def write_figure(fig: Figure, output: Path | None, default: str) -> None:

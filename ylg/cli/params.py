@@ -15,11 +15,12 @@ click.exceptions.BadParameter: 'nan' is not a finite number.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import click
 
-#: Largest seed (as :data:`ylg.gan.config.SEED_MAX`, kept here so listing the commands
+#: Largest seed (as :data:`ylg.gan.run.config.SEED_MAX`, kept here so listing the commands
 #: imports nothing heavy).
 SEED_MAX = 2**32 - 1
 
@@ -60,3 +61,5 @@ class FiniteFloat(click.ParamType):
 SEED = click.IntRange(0, SEED_MAX)
 #: A finite number above 0.
 POSITIVE = FiniteFloat(0.0, open_low=True)
+#: A file that must exist (an image, a result.json), as a :class:`pathlib.Path`.
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

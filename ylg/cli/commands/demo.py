@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ylg.cli.common_options import output_option
 from ylg.cli.describe import default_npz_name, describe_masks, quality_line
 from ylg.fileio import write_atomic
 from ylg.patterns import library
@@ -66,11 +67,12 @@ def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]
     """Train (or resume) the digits preset; a grid with one row per digit, and its quality."""
     import torch
 
-    from ylg.gan.generate import load_generator
-    from ylg.gan.presets import preset
-    from ylg.gan.quality import generator_quality
-    from ylg.gan.sampling import class_rows, image_grid, latents, save_png
-    from ylg.gan.trainer import train
+    from ylg.gan.run.presets import preset
+    from ylg.gan.sampling.generate import load_generator
+    from ylg.gan.sampling.grids import class_rows, image_grid, save_png
+    from ylg.gan.sampling.latents import latents
+    from ylg.gan.training.quality import generator_quality
+    from ylg.gan.training.trainer import train
 
     cfg = preset("digits")
     if steps is not None:
@@ -89,13 +91,8 @@ def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]
 
 
 @click.command("demo")
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("ylg-demo"),
-    show_default=True,
-    help="Folder for everything the demo makes.",
+@output_option(
+    kind="folder", default=Path("ylg-demo"), help="Folder for everything the demo makes."
 )
 @click.option("--grid", default="32x32", show_default=True, help="Grid for exported masks.")
 @click.option(
@@ -104,7 +101,7 @@ def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]
     default=None,
     help="Training steps of the small YLG-SAGAN (default: the digits preset's; 0 skips it).",
 )
-def demo(out: Path, grid: str, train_steps: int | None) -> None:
+def demo(output: Path, grid: str, train_steps: int | None) -> None:
     """Show and verify the paper's patterns, export their masks, draw the paper's
     figures, train a small YLG-SAGAN on bundled digits and write a sample grid.
 
@@ -115,6 +112,7 @@ def demo(out: Path, grid: str, train_steps: int | None) -> None:
       ylg demo -o ylg-demo
       ylg demo -o quick --train-steps 20
     """
+    out = output
     out.mkdir(parents=True, exist_ok=True)
     patterns = library()
     click.echo("The pattern library:")

@@ -8,11 +8,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ylg.cli.params import SEED
+from ylg.cli.common_options import (
+    checkpoint_option,
+    count_option,
+    device_option,
+    progress_option,
+    raw_option,
+    seed_option,
+)
 from ylg.fileio import write_atomic
 
 if TYPE_CHECKING:
-    from ylg.gan.metrics import ImageSet
+    import torch
+
+    from ylg.metrics import ImageSet
 
 IMAGES = click.Path(path_type=Path)
 #: Samples drawn from a checkpoint when --n is not given.
@@ -29,39 +38,30 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
 @click.command("eval")
 @click.argument("real", type=IMAGES)
 @click.argument("generated", type=IMAGES, required=False)
-@click.option(
-    "--checkpoint",
-    "-c",
-    type=IMAGES,
-    default=None,
+@checkpoint_option(
+    required=False,
     help="Sample the generated set from this training checkpoint (or run folder's latest) "
     "instead of reading GENERATED.",
 )
-@click.option("--raw", is_flag=True, help="With --checkpoint: the trained G, not its EMA.")
+@raw_option("With --checkpoint: the trained G, not its EMA.")
 @click.option(
     "--extractor",
     "-x",
     default="inception",
     show_default=True,
     help="Feature network: random, inception (or a name registered with "
-    "ylg.gan.metrics.register_extractor), or a TorchScript .pt file. "
+    "ylg.metrics.register_extractor), or a TorchScript .pt file. "
     "'inception' needs the optional extra (pip install 'ylg[inception]'); 'random' needs "
     "nothing but its numbers compare only with other 'random' numbers.",
 )
-@click.option(
-    "--n",
+@count_option(
     "limit",
-    type=click.IntRange(min=2),
+    low=2,
     default=None,
     help="Use at most N images of each set (default: all; with --checkpoint: "
     f"{CHECKPOINT_SAMPLES}, the number of samples drawn).",
 )
-@click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    help="Where the extractor runs: auto, cpu, cuda or cuda:N.",
-)
+@device_option("Where the extractor runs:")
 @click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option(
     "--kid-subsets",
@@ -78,9 +78,7 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
     help="Images per KID subset (at most the smaller set).",
 )
 @click.option("--is-splits", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of the KID subsets and latents."
-)
+@seed_option("Seed of the KID subsets and latents.")
 @click.option(
     "--json",
     "json_path",
@@ -88,7 +86,7 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
     default=None,
     help="Also write the metrics to this JSON file.",
 )
-@click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
+@progress_option("Show progress bars on stderr.")
 def eval_command(
     real: Path,
     generated: Path | None,
@@ -96,7 +94,7 @@ def eval_command(
     raw: bool,
     extractor: str,
     limit: int | None,
-    device: str,
+    device: torch.device,
     batch_size: int,
     kid_subsets: int,
     kid_subset_size: int,
@@ -117,12 +115,8 @@ def eval_command(
       ylg eval data/real --checkpoint runs/ylg --n 5000
       ylg eval real.npz fake.npz --extractor random --device cpu --json metrics.json
     """
-    from ylg.gan.metrics import (  # torch: only when the command runs
-        checkpoint_images,
-        evaluate,
-        get_extractor,
-        open_images,
-    )
+    from ylg.gan.sampling.generate import checkpoint_images
+    from ylg.metrics import evaluate, get_extractor, open_images
 
     if (generated is None) == (checkpoint is None):
         raise click.UsageError("give either GENERATED or --checkpoint (one of them)")

@@ -6,7 +6,8 @@ import platform
 
 import click
 
-from ylg.gan.presets import PRESETS
+from ylg.cli.common_options import preset_option
+from ylg.gan.run.presets import PRESETS
 
 TABLE1_PRESETS = [name for name in PRESETS if name.startswith("imagenet-")]
 
@@ -14,7 +15,7 @@ TABLE1_PRESETS = [name for name in PRESETS if name.startswith("imagenet-")]
 def _devices() -> list[str]:
     import torch
 
-    from ylg.gan.devices import xla_available
+    from ylg.devices import xla_available
 
     lines = [f"cpu: {torch.get_num_threads()} threads"]
     if torch.cuda.is_available():
@@ -28,12 +29,8 @@ def _devices() -> list[str]:
 
 
 @click.command("info")
-@click.option(
-    "--preset",
-    "presets",
-    multiple=True,
-    type=click.Choice(sorted(PRESETS)),
-    help="Presets whose models to count (repeatable; default: the Table 1 rows).",
+@preset_option(
+    "Presets whose models to count (repeatable; default: the Table 1 rows).", multiple=True
 )
 @click.option(
     "--num-classes",
@@ -58,8 +55,8 @@ def info(presets: tuple[str, ...], num_classes: int) -> None:
 
     from ylg import __version__
     from ylg.gan.models import attention_layers, count_parameters
-    from ylg.gan.presets import preset
-    from ylg.gan.slots import build_models
+    from ylg.gan.models.slots import build_models
+    from ylg.gan.run.presets import preset
 
     click.echo(f"ylg {__version__}, torch {torch.__version__}, Python {platform.python_version()}")
     for line in _devices():

@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ylg.cli.options import inversion_options
-from ylg.cli.params import SEED, FiniteFloat
+from ylg.cli.common_options import checkpoint_option, inversion_options, output_option
+from ylg.cli.params import EXISTING_FILE
 
 #: The methods of :data:`ylg.gan.invert.losses.METHODS`, named here so that listing
 #: the commands does not import torch.
 METHOD_CHOICES = ("ylg", "pixel", "dfeat")
 
 if TYPE_CHECKING:
+    import torch
 
     from ylg.gan.invert.outputs import ImageInversion
+    from ylg.gan.invert.settings import Settings
 
 
 def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
@@ -30,16 +32,8 @@ def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
 
 
 @click.command("invert")
-@click.argument(
-    "images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-@click.option(
-    "--checkpoint",
-    "-c",
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="A checkpoint file, or a run folder (its latest checkpoint).",
-)
+@click.argument("images", nargs=-1, required=True, type=EXISTING_FILE)
+@checkpoint_option()
 @click.option(
     "--method",
     type=click.Choice(METHOD_CHOICES),
@@ -48,29 +42,7 @@ def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
     help="ylg: D features weighted by D's per-head saliency (the paper's Eq. 3); "
     "pixel: ||G(z) - x||^2 (the standard method); dfeat: unweighted D features.",
 )
-@inversion_options
-@click.option(
-    "--lookahead-k",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Lookahead: fast steps per slow-weight update.",
-)
-@click.option(
-    "--lookahead-alpha",
-    type=FiniteFloat(0.0, open_low=True, high=1.0),
-    default=0.5,
-    show_default=True,
-    help="Lookahead: how far the slow weights move towards the fast ones.",
-)
-@click.option(
-    "--patience",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Stop once no seed improved by 0.1% for this many steps (0: run all steps).",
-)
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the start latents.")
+@inversion_options()
 @click.option(
     "--query",
     "-q",
@@ -86,32 +58,22 @@ def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
     show_default=True,
     help="Also run the pixel baseline and the ylg method for the side-by-side figure.",
 )
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+@output_option(
+    kind="folder",
     default=Path("inversions"),
-    show_default=True,
     help="Folder for the results, one subfolder per image.",
 )
 def invert(
     images: tuple[Path, ...],
     checkpoint: Path,
     method: str,
-    seeds: int,
-    steps: int,
-    lr: float,
-    truncation: float,
+    settings: Settings,
     class_label: str,
-    device: str,
+    device: torch.device,
     progress: bool,
-    lookahead_k: int,
-    lookahead_alpha: float,
-    patience: int,
-    seed: int,
     queries: tuple[str, ...],
     compare: bool,
-    out: Path,
+    output: Path,
 ) -> None:
     """Invert the generator of a checkpoint for each IMAGE: find the latent whose image
     best matches it, by gradient descent in the discriminator's feature space weighted
@@ -125,23 +87,9 @@ def invert(
       ylg invert crops/*.png -c runs/photos --method pixel --steps 500 --class auto
     """
     from ylg.gan.invert.loading import load_models
-    from ylg.gan.invert.loop import Settings
     from ylg.gan.invert.outputs import invert_one, load_image, query_positions, write_outputs
 
-    settings = Settings(
-        seeds=seeds,
-        steps=steps,
-        lr=lr,
-        truncation=truncation,
-        k=lookahead_k,
-        alpha=lookahead_alpha,
-        patience=patience,
-        seed=seed,
-    )
-    from ylg.gan.devices import torch_device
-
-    dev = torch_device(device)
-    models = load_models(checkpoint).to(dev)
+    models = load_models(checkpoint).to(device)
     query_positions(models, list(queries))  # bad cells fail before any work
     reals = [(path, load_image(path, models.resolution)) for path in images]
     label = None if class_label == "auto" else class_label
@@ -150,7 +98,7 @@ def invert(
         inv = invert_one(
             models, real, path.stem, method, settings, label, compare=compare, progress=progress
         )
-        folder = unique_folder(out, path.stem, used)
+        folder = unique_folder(output, path.stem, used)
         write_outputs(folder, models, inv, settings, str(path), list(queries))
         click.echo(summary(path.name, inv, models.generator.classes) + f"; wrote {folder}/")
 

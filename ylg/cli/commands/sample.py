@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ylg.cli.params import POSITIVE, SEED
+from ylg.cli.common_options import (
+    checkpoint_option,
+    count_option,
+    device_option,
+    output_option,
+    raw_option,
+    seed_option,
+)
+from ylg.cli.params import POSITIVE
+
+if TYPE_CHECKING:
+    import torch
 
 
 @click.command("sample")
-@click.option(
-    "--checkpoint",
-    "-c",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="A checkpoint file, or a run folder (its latest checkpoint).",
-)
-@click.option(
-    "--n",
-    "count",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Number of images.",
-)
+@checkpoint_option()
+@count_option("count", low=1, default=64, help="Number of images.")
 @click.option(
     "--class",
     "class_label",
@@ -38,20 +37,10 @@ from ylg.cli.params import POSITIVE, SEED
     help="Truncation trick: latent entries from the normal truncated to this magnitude "
     "(a positive number; the paper used 2 for inversion).",
 )
-@click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of the latents (0 to 2^32-1)."
-)
-@click.option("--raw", is_flag=True, help="Use the trained G instead of its EMA.")
-@click.option(
-    "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ..."
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="PNG file to write.",
-)
+@seed_option("Seed of the latents (0 to 2^32-1).")
+@raw_option()
+@device_option()
+@output_option(kind="file", required=True, help="PNG file to write.")
 def sample(
     checkpoint: Path,
     count: int,
@@ -59,7 +48,7 @@ def sample(
     truncation: float | None,
     seed: int,
     raw: bool,
-    device: str,
+    device: torch.device,
     output: Path,
 ) -> None:
     """Draw a grid of samples from a checkpoint's generator (its EMA by default).
@@ -73,12 +62,9 @@ def sample(
       ylg sample --checkpoint runs/ylg/checkpoints/step-00100000.ckpt --class 207 \\
           --truncation 1.0 --n 16 -o retrievers.png
     """
+    from ylg.gan.sampling.generate import check_sample_count, load_generator, sample_images
+    from ylg.gan.sampling.grids import class_rows, image_grid, save_png
 
-    from ylg.gan.devices import torch_device
-    from ylg.gan.generate import check_sample_count, load_generator, sample_images
-    from ylg.gan.sampling import class_rows, image_grid, save_png
-
-    dev = torch_device(device)
     loaded = load_generator(checkpoint, ema=not raw)
     check_sample_count(loaded, count)
     labels, columns, layout = None, None, ""
@@ -86,7 +72,7 @@ def sample(
         labels, columns = class_rows(loaded.num_classes, count)
         layout = f", one row per class, {columns} each"
     n = count if labels is None else len(labels)
-    images = sample_images(loaded, n, class_label, truncation, seed, device=dev, labels=labels)
+    images = sample_images(loaded, n, class_label, truncation, seed, device=device, labels=labels)
     save_png(output, image_grid(images, columns))
     which = "G" if raw else "EMA of G"
     click.echo(f"wrote {n} samples ({which}, step {loaded.step}{layout}) to {output}")

@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from ylg.cli.common_options import output_option, preset_option
+from ylg.cli.config_options import dataclass_options
 from ylg.cli.describe import quality_line
-from ylg.cli.params import SEED
-from ylg.gan.config import DEVICES, PRECISIONS, TrainConfig
-from ylg.gan.presets import PRESETS, load_config, preset
+from ylg.gan.run.config import TrainConfig
+from ylg.gan.run.presets import load_config, preset
 
 
 def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:
@@ -22,94 +23,15 @@ def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:
 
 
 @click.command("train")
-@click.option(
-    "--preset",
-    "preset_name",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
-    help="A named run: the paper's Table 1 rows (imagenet-*) or digits / photos.",
-)
+@preset_option("A named run: the paper's Table 1 rows (imagenet-*) or digits / photos.")
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="A config TOML file (its 'preset' key may start from a preset).",
 )
-@click.option("--data", default=None, help="digits, photos, or a folder of images.")
-@click.option(
-    "--attention",
-    default=None,
-    help="none, sagan, sagan-8h, ylg, ylg-noesa, ylg-strided, or a pattern name/file.",
-)
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Train up to this step.")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Images per optimiser step, over all processes and accumulation steps.",
-)
-@click.option(
-    "--accumulate",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Gradient accumulation micro-batches per step.",
-)
-@click.option("--device", type=click.Choice(DEVICES), default=None, help="Default: auto.")
-@click.option(
-    "--precision",
-    type=click.Choice(PRECISIONS),
-    default=None,
-    help="auto: bf16 autocast on CUDA (with bf16) and TPU, fp32 elsewhere.",
-)
-@click.option(
-    "--compile/--no-compile",
-    "compile",
-    default=None,
-    help="Run G and D under torch.compile (off by default; see docs/training.md).",
-)
-@click.option(
-    "--channels-last/--no-channels-last",
-    "channels_last",
-    default=None,
-    help="NHWC memory format for G, D and images (for CUDA tensor cores).",
-)
-@click.option(
-    "--seed", type=SEED, default=None, help="Seed of weights, latents and data order (0 to 2^32-1)."
-)
-@click.option(
-    "--verify/--no-verify",
-    "verify_attention",
-    default=None,
-    help="Refuse an attention pattern without Full Information (the default); "
-    "--no-verify trains with it anyway.",
-)
-@click.option(
-    "--num-workers",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Data loader processes (for folders of images).",
-)
-@click.option(
-    "--checkpoint-every",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Steps between checkpoints (one is always written at the end).",
-)
-@click.option(
-    "--eval-every",
-    type=click.IntRange(min=0),
-    default=None,
-    metavar="N",
-    help="Measure quality every N steps and at the end (KID; digits: the share an SVM "
-    "recognises), into log.jsonl, TensorBoard and curves.png; 0: never.",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Run folder (default: runs/<preset or config name>).",
-)
+@dataclass_options(TrainConfig, into="overrides", overrides=True)
+@output_option(kind="folder", help="Run folder (default: runs/<preset or config name>).")
 @click.option(
     "--resume",
     is_flag=True,
@@ -119,12 +41,15 @@ def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:
 def train(
     preset_name: str | None,
     config: Path | None,
-    out: Path | None,
+    output: Path | None,
     resume: bool,
     quiet: bool,
-    **flags: Any,
+    overrides: dict[str, Any],
 ) -> None:
     """Train SAGAN or YLG-SAGAN; checkpoints, samples and logs go to the run folder.
+
+    The options from --data to --eval-every are keys of the run's config (see
+    docs/training.md): given, they win over the preset or config file.
 
     The run folder holds config.toml, log.jsonl (every logged value), samples/*.png,
     curves.png (losses and quality against steps),
@@ -138,17 +63,16 @@ def train(
       ylg train --preset imagenet-ylg --data /data/imagenet/train --out runs/ylg
       ylg train --out runs/ylg --resume
     """
-    from ylg.gan.trainer import train as run_training
+    from ylg.gan.training.trainer import train as run_training
 
     cfg = _base_config(preset_name, config)
     if cfg is None and not resume:
         raise click.UsageError("give --preset NAME or --config FILE (or --resume a run folder)")
-    if out is None:
+    if output is None:
         if cfg is None:
             raise click.UsageError("--resume needs --out (the run folder to continue)")
-        out = Path("runs") / (cfg.name if cfg.name != "custom" else Path(str(config)).stem)
-    overrides = {k: v for k, v in flags.items() if v is not None}
-    result = run_training(cfg, out, resume=resume, progress=not quiet, overrides=overrides)
+        output = Path("runs") / (cfg.name if cfg.name != "custom" else Path(str(config)).stem)
+    result = run_training(cfg, output, resume=resume, progress=not quiet, overrides=overrides)
     if result.rank:
         click.echo(f"rank {result.rank}: weights digest: {result.digest}")
         return

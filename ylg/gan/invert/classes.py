@@ -18,10 +18,10 @@ from __future__ import annotations
 from torch import Tensor
 
 from ylg.errors import YlgError
-from ylg.gan.generate import class_index
 from ylg.gan.invert.loading import InversionModels
 from ylg.gan.invert.taps import class_scores
 from ylg.gan.models import Discriminator
+from ylg.gan.sampling.generate import class_index
 
 
 def auto_class(d: Discriminator, image: Tensor) -> tuple[int, list[float]]:

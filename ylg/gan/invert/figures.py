@@ -11,6 +11,8 @@ weights over the key grid, on top of the image).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -19,7 +21,7 @@ from ylg.figures import draw_query
 from ylg.figures.style import new_figure
 from ylg.gan.invert.loop import Inversion
 from ylg.gan.invert.taps import LayerAttention
-from ylg.gan.sampling import image_grid
+from ylg.gan.sampling.grids import image_grid
 
 #: The order methods appear in, left to right.
 METHOD_ORDER = ("pixel", "dfeat", "ylg")
@@ -78,15 +80,23 @@ def saliency_figure(maps: torch.Tensor, attn: LayerAttention, image: torch.Tenso
     return draw_query(weights, image=to_uint8(image), labels=attn.labels, title=title)
 
 
-def query_figure(attn: LayerAttention, position: int, image: torch.Tensor, title: str) -> Figure:
-    """Every head's attention from the query at ``position`` over ``image`` (Fig. 6d-f)."""
-    weights = attn.weights[0, :, position].detach().cpu().numpy()
+def query_figure(
+    attn: LayerAttention,
+    position: int,
+    image: torch.Tensor,
+    title: str,
+    heads: Sequence[int] | None = None,
+) -> Figure:
+    """Each head's attention (``heads``; default: all) from the query at ``position``
+    over ``image`` (the paper's Fig. 6d-f)."""
+    chosen = list(range(len(attn.labels))) if heads is None else list(heads)
+    weights = attn.weights[0, chosen, position].detach().cpu().numpy()
     return draw_query(
         weights,
         position,
         grid=attn.key_grid,
         query_grid=attn.query_grid,
         image=to_uint8(image),
-        labels=attn.labels,
+        labels=[attn.labels[h] for h in chosen],
         title=title,
     )

@@ -6,8 +6,8 @@ loss. In eval mode spectral normalisation stops its power iterations and batch n
 uses its running statistics, so the seeds of one batch never influence each other.
 
 >>> import tempfile
->>> from ylg.gan.config import TrainConfig
->>> from ylg.gan.trainer import train
+>>> from ylg.gan.run.config import TrainConfig
+>>> from ylg.gan.training.trainer import train
 >>> cfg = TrainConfig(data="digits", attention="none", g_channels=8, d_channels=8, z_dim=8,
 ...                   batch_size=4, steps=1, tensorboard=False, sample_count=4)
 >>> models = load_models(train(cfg, tempfile.mkdtemp(), progress=False).checkpoint)
@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 
 from ylg.errors import YlgError
-from ylg.gan.checkpoint import latest_checkpoint, load_checkpoint
-from ylg.gan.config import TrainConfig
-from ylg.gan.generate import LoadedGenerator
 from ylg.gan.models import Discriminator
+from ylg.gan.run.checkpoint import latest_checkpoint, load_checkpoint
+from ylg.gan.run.config import TrainConfig
+from ylg.gan.sampling.generate import LoadedGenerator
 
 
 @dataclass
@@ -61,8 +61,8 @@ def checkpoint_path(path: str | os.PathLike[str]) -> Path:
 
 def load_models(path: str | os.PathLike[str], ema: bool = True) -> InversionModels:
     """G (its EMA unless ``ema`` is False) and D of a checkpoint, frozen, in eval mode."""
-    from ylg.gan.checkpoint import CHECKPOINT_FORMAT
-    from ylg.gan.slots import build_models
+    from ylg.gan.models.slots import build_models
+    from ylg.gan.run.checkpoint import CHECKPOINT_FORMAT
 
     path = checkpoint_path(path)
     state = load_checkpoint(path)

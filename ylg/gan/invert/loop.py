@@ -31,14 +31,13 @@ from torch import Tensor
 from ylg.errors import YlgError
 from ylg.gan.invert.lookahead import Lookahead
 from ylg.gan.invert.losses import METHODS, dfeat_loss, pixel_loss, ylg_loss
-from ylg.gan.invert.saliency import project, saliency
+from ylg.gan.invert.saliency_maps import project, saliency
+from ylg.gan.invert.settings import Settings
 from ylg.gan.invert.taps import LayerAttention, d0, discriminator_attention, has_attention
 from ylg.gan.models import Discriminator, Generator
-from ylg.gan.sampling import latents
+from ylg.gan.sampling.latents import latents
 from ylg.progress import progress as progress_bar
 
-#: The most starting latents one inversion optimises (together, as one batch).
-MAX_SEEDS = 4096
 #: A seed "improves" when its best loss falls by more than this fraction.
 IMPROVEMENT = 1e-3
 
@@ -110,37 +109,6 @@ class Inversion:
         """The best seed's image ``[3, R, R]``."""
         assert self.images is not None
         return self.images[self.best_seed]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How to invert: the paper's appendix 9.1.3 by default (Lookahead k and alpha are
-    the Lookahead paper's defaults; ``seed`` seeds the starting latents)."""
-
-    seeds: int = 4
-    steps: int = 1500
-    lr: float = 0.05
-    truncation: float = 2.0
-    k: int = 5
-    alpha: float = 0.5
-    patience: int = 0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("seeds", "steps", "k"):
-            if getattr(self, name) < 1:
-                raise YlgError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.seeds > MAX_SEEDS:
-            raise YlgError(
-                f"seeds must be at most {MAX_SEEDS} (they are optimised as one batch), "
-                f"not {self.seeds}"
-            )
-        if self.patience < 0:
-            raise YlgError(f"patience must not be negative, not {self.patience}")
-        if not (self.lr > 0 and self.truncation > 0 and 0 < self.alpha <= 1):
-            raise YlgError(
-                "the learning rate and the truncation must be positive and alpha in (0, 1]"
-            )
 
 
 def invert_image(

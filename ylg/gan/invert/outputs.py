@@ -33,7 +33,6 @@ from ylg.errors import YlgError
 from ylg.figures import save_figure
 from ylg.figures.query import query_position
 from ylg.fileio import write_atomic
-from ylg.gan.data import read_image
 from ylg.gan.invert.classes import choose_class
 from ylg.gan.invert.figures import (
     METHOD_NAMES,
@@ -46,10 +45,11 @@ from ylg.gan.invert.figures import (
 )
 from ylg.gan.invert.loading import InversionModels
 from ylg.gan.invert.loop import Inversion, Settings, Target, invert_image
-from ylg.gan.invert.saliency import saliency
+from ylg.gan.invert.saliency_maps import saliency
 from ylg.gan.invert.taps import generator_attention, has_attention
-from ylg.gan.sampling import save_png
+from ylg.gan.sampling.grids import save_png
 from ylg.patterns import Grid
+from ylg.pixels import read_image
 
 
 def load_image(path: str | os.PathLike[str], resolution: int) -> torch.Tensor:

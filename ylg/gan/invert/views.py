@@ -1,11 +1,12 @@
 """What a trained layer attends: the generator's layer while it makes an image, or the
-discriminator's layer while it looks at one.
+discriminator's layer while it looks at one; and the figure of it from one query cell
+(what ``ylg draw attention`` draws).
 
 >>> import torch
 >>> from ylg.attention import YLGAttention2d
 >>> from ylg.gan.models import Discriminator, Generator
->>> from ylg.gan.generate import LoadedGenerator
->>> from ylg.gan.config import TrainConfig
+>>> from ylg.gan.sampling.generate import LoadedGenerator
+>>> from ylg.gan.run.config import TrainConfig
 >>> from ylg.gan.invert.loading import InversionModels
 >>> ylg = lambda c: YLGAttention2d(c, num_heads=8)
 >>> g = Generator(32, 8, 32, 0, ylg, 16).eval()
@@ -17,16 +18,38 @@ discriminator's layer while it looks at one.
 (torch.Size([3, 32, 32]), torch.Size([1, 8, 256, 64]))
 >>> layer_view(models, "discriminator", image=picture)[1].weights.shape
 torch.Size([1, 8, 256, 64])
+>>> from ylg.gan.invert.sources import Source
+>>> view = query_view(models, "generator", heads=(0, 4), query="0,0")
+>>> fig, name = view_figure(models, view, Source("seed0", {"z": torch.zeros(8)}))
+>>> len(fig.axes) >= 2, name
+(True, 'attention-seed0-generator-q0-0.png')
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from ylg.errors import YlgError
+from ylg.figures.query import query_position
+from ylg.gan.invert.figures import query_figure
 from ylg.gan.invert.loading import InversionModels
-from ylg.gan.invert.taps import LayerAttention, discriminator_attention, generator_attention
+from ylg.gan.invert.taps import (
+    LayerAttention,
+    discriminator_attention,
+    generator_attention,
+    has_attention,
+)
+from ylg.patterns import Grid
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ylg.gan.invert.sources import Source
 
 LAYERS = ("generator", "discriminator")
 
@@ -66,3 +89,48 @@ def layer_view(
     if layer == "discriminator":
         attn = discriminator_attention(d, made)
     return made[0].cpu(), attn
+
+
+@dataclass(frozen=True)
+class QueryView:
+    """What to draw of a trained model's attention: whose ``layer``, which ``heads``,
+    and the query cell at ``position`` on the layer's query grid."""
+
+    layer: str
+    heads: tuple[int, ...]
+    position: int
+
+
+def query_view(
+    models: InversionModels,
+    layer: str,
+    heads: Sequence[int] = (),
+    query: "int | tuple[int, int] | str | None" = None,
+) -> QueryView:
+    """Check what to draw before any work is done: ``layer`` holds an attention layer,
+    the ``heads`` exist (default: all of them), and ``query`` (``"i,j"``, ``(i, j)``, a
+    position; default: the centre) lies on the layer's query grid."""
+    if layer not in LAYERS:
+        raise YlgError(f"unknown layer {layer!r} (choose from {', '.join(LAYERS)})")
+    loaded = models.generator
+    side = loaded.config.attn_resolution
+    position = query_position(Grid(side, side), query)
+    net = loaded.model if layer == "generator" else models.discriminator
+    if not has_attention(net):
+        raise YlgError(f"the {layer} of {loaded.path} has no attention layer")
+    count = net.attention.num_heads
+    for h in heads:
+        if not 0 <= h < count:
+            raise YlgError(f"head {h}: the {layer}'s layer has heads 0 to {count - 1}")
+    return QueryView(layer, tuple(heads) or tuple(range(count)), position)
+
+
+def view_figure(models: InversionModels, view: QueryView, source: Source) -> tuple[Figure, str]:
+    """The chosen heads' attention from the query cell over the picture ``source``
+    gives, titled with where it came from; and the figure's default file name."""
+    picture, attn = layer_view(models, view.layer, **source.view)
+    i, j = attn.query_grid.cell(view.position)
+    step = models.generator.step
+    title = f"{source.name}: {view.layer} attention of query ({i}, {j}), step {step}"
+    fig = query_figure(attn, view.position, picture, title, heads=view.heads)
+    return fig, f"attention-{source.name}-{view.layer}-q{i}-{j}.png"

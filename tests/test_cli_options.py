@@ -1,0 +1,146 @@
+"""Options declared once: ylg train's from TrainConfig, ylg invert's from the inversion
+Settings, and --checkpoint, -o/--out/--output and --device from ylg.cli.common_options."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ylg.cli.config_options import dataclass_options
+from ylg.cli.main import cli, main
+from ylg.gan.invert.settings import Settings
+from ylg.gan.run.config import TrainConfig
+
+COMMANDS = Path(__file__).resolve().parent.parent / "ylg" / "cli" / "commands"
+GAN_COMMANDS = ("train", "sample", "eval", "invert", "draw_attention", "demo", "info")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+def options_of(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "option" in f.metadata]
+
+
+def test_train_takes_exactly_the_config_fields_that_declare_an_option() -> None:
+    params = {p.name: p for p in cli.commands["train"].params}
+    own = {"preset_name", "config", "output", "resume", "quiet", "help"}
+    fields = options_of(TrainConfig)
+    assert set(params) - own == {f.name for f in fields}
+    for field in fields:
+        spec, param = field.metadata["option"], params[field.name]
+        assert param.default is None  # not given: the preset's or file's value stands
+        assert param.help == spec.help
+        if spec.choices:
+            assert list(param.type.choices) == list(spec.choices)
+        elif str(field.type) == "int":
+            assert (param.type.min, param.type.max) == (spec.low, spec.high)
+    flags = {o for p in params.values() for o in [*p.opts, *p.secondary_opts]}
+    assert {"--verify", "--no-verify", "--batch-size", "--eval-every", "--seed"} <= flags
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--steps", "0"], "x>=1"),
+        (["--seed", "4294967296"], "0<=x<=4294967295"),
+        (["--device", "tpu"], "'tpu' is not one of"),
+        (["--num-workers", "-1"], "x>=0"),
+    ],
+)
+def test_train_refuses_bad_config_options_in_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, err = run(capsys, "train", "--preset", "digits", "-o", tmp_path / "run", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_settings_options_build_the_settings_with_its_defaults() -> None:
+    @click.command()
+    @dataclass_options(Settings, into="settings")
+    def show(settings: Settings) -> None:
+        click.echo(repr(settings))
+
+    runner = CliRunner()
+    out = runner.invoke(show, []).output
+    assert out.strip() == repr(Settings())
+    result = runner.invoke(show, ["--lookahead-k", "3", "--lookahead-alpha", "0.25", "--seed", "7"])
+    assert result.output.strip() == repr(Settings(k=3, alpha=0.25, seed=7))
+    for bad in (["--lookahead-alpha", "1.5"], ["--lr", "0"], ["--seeds", "5000"], ["--lr", "nan"]):
+        assert runner.invoke(show, bad).exit_code == 2, bad
+
+
+def test_invert_and_draw_attention_take_the_settings_fields(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    invert = {p.name for p in cli.commands["invert"].params}
+    draw = {p.name for p in cli.commands["draw"].commands["attention"].params}
+    fields = {f.name for f in options_of(Settings)}
+    assert fields <= invert
+    # draw attention inverts with four of them (its --seed is the seed of the image)
+    assert {"seeds", "steps", "lr", "truncation"} <= draw and not {"k", "alpha"} & draw
+    image = tmp_path / "x.png"
+    image.write_bytes(b"")
+    code, err = run(capsys, "invert", image, "-c", tmp_path, "--lookahead-alpha", "2")
+    assert code == 2 and "--lookahead-alpha" in err and "is not <= 1" in err
+
+
+def test_out_and_output_are_one_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for command in (["train"], ["sample"], ["invert"], ["demo"], ["draw", "attention"]):
+        group = cli
+        for name in command[:-1]:
+            group = group.commands[name]
+        (param,) = [p for p in group.commands[command[-1]].params if p.name == "output"]
+        assert sorted(param.opts) == ["--out", "--output", "-o"], command
+    args = ["sample", "-c", tmp_path, "--out", "a.png", "--output", "b.png"]
+    code, err = run(capsys, *args)
+    assert code == 2 and "given 2 times" in err
+
+
+def test_a_bad_device_is_refused_before_anything_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The folder holds no checkpoint: reading it would fail with another message.
+    code, err = run(capsys, "sample", "-c", tmp_path, "--device", "tpu", "-o", "x.png")
+    assert code == 2 and "unknown device 'tpu'" in err and "--device" in err
+    code, err = run(capsys, "eval", tmp_path, tmp_path, "--device", "meta")
+    assert code == 2 and "runs on cpu or cuda" in err
+
+
+def _option_names(path: Path) -> set[str]:
+    """The option names a module declares itself, in click.option(...) calls."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "click.option":
+            found.update(
+                a.value
+                for a in node.args
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            )
+    return found
+
+
+@pytest.mark.parametrize("module", GAN_COMMANDS)
+def test_gan_commands_declare_no_shared_option_themselves(module: str) -> None:
+    shared = {
+        "--checkpoint",
+        "-c",
+        "--out",
+        "--output",
+        "-o",
+        "--device",
+        "--seed",
+        "--raw",
+        "--preset",
+    }
+    shared |= {"--steps", "--seeds", "--lr", "--lookahead-k", "--data", "--attention"}
+    assert not _option_names(COMMANDS / f"{module}.py") & shared
