@@ -29,10 +29,10 @@ from PIL import Image
 
 from ylg.cli.main import main
 from ylg.errors import YlgError
-from ylg.gan.run.config import TrainConfig
+from ylg.gan.run.config import TrainConfig, config_toml
 from ylg.gan.run.presets import load_config
 from ylg.gan.sampling.generate import load_generator
-from ylg.gan.training.trainer import config_toml, train
+from ylg.gan.training.trainer import train
 
 CASES = int(os.environ.get("YLG_FUZZ_CASES", "6"))
 SECONDS_PER_CASE = 60.0

@@ -63,7 +63,7 @@ def import_graph() -> nx.DiGraph:
 def test_the_import_graph_is_real():
     graph = import_graph()
     assert graph.has_edge("ylg.attention.flex", "ylg.patterns.tiles")
-    assert graph.has_edge("ylg.gan.training.trainer", "ylg.gan.run.presets")
+    assert graph.has_edge("ylg.gan.training.resume", "ylg.gan.run.presets")
 
 
 def test_no_module_imports_itself_back():

@@ -18,9 +18,9 @@ import torch
 
 from ylg.cli.main import main
 from ylg.gan.run.checkpoint import list_checkpoints, load_checkpoint
-from ylg.gan.run.config import SEED_MAX, TrainConfig, pattern_sha256
+from ylg.gan.run.config import SEED_MAX, TrainConfig, config_toml, pattern_sha256
 from ylg.gan.run.presets import load_config
-from ylg.gan.training.trainer import config_toml, train
+from ylg.gan.training.trainer import train
 
 PATTERN = """\
 # LTR, written by hand

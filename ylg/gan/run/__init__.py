@@ -1,7 +1,7 @@
 """What a training run is and what it leaves in its folder.
 
-* :mod:`~ylg.gan.run.config`: :class:`TrainConfig`, one flat validated record
-  (``config.toml``);
+* :mod:`~ylg.gan.run.config`: :class:`TrainConfig`, one flat validated record, and
+  ``config.toml`` written from it;
 * :mod:`~ylg.gan.run.presets`: named configs and config files (:func:`preset`,
   :func:`load_config`);
 * :mod:`~ylg.gan.run.checkpoint`: ``checkpoints/step-N.ckpt``, written atomically and

@@ -298,3 +298,27 @@ class TrainConfig:
         values = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(**values, extra=extra)
+
+
+def config_toml(cfg: TrainConfig) -> str:
+    """The config as a TOML file that ``--config`` reads back (the pattern text last, as
+    a multi-line string), written by tomli-w like pattern files.
+
+    >>> text = 'name = "a"\\nsteps = ["k == q"]\\n'
+    >>> cfg = TrainConfig(attention="axial", attention_pattern=text)
+    >>> from ylg.gan.run.presets import tomllib
+    >>> TrainConfig.from_dict(tomllib.loads(config_toml(cfg))) == cfg
+    True
+    """
+    import tomli_w
+
+    data = cfg.to_dict()
+    for key, value in data.items():
+        if isinstance(value, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise YlgError(f"cannot write {key} {value[:40]!r} as TOML (lone surrogate)")
+    last = {k: v for k, v in data.items() if isinstance(v, str) and "\n" in v}
+    ordered = {**{k: v for k, v in data.items() if k not in last}, **last}
+    try:
+        return tomli_w.dumps(ordered, multiline_strings=True)
+    except (TypeError, ValueError, UnicodeError) as exc:
+        raise YlgError(f"cannot write this config as TOML ({exc})") from None

@@ -15,7 +15,6 @@ resumed computes the same losses as one that never stopped (on the CPU, bit for 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from contextlib import nullcontext
@@ -32,7 +31,7 @@ from ylg import __version__
 from ylg.errors import YlgError
 from ylg.fileio import write_atomic
 from ylg.gan.models import attention_layers
-from ylg.gan.models.slots import build_models, pattern_text, slot_pattern
+from ylg.gan.models.slots import build_models
 from ylg.gan.run.checkpoint import (
     CHECKPOINT_FORMAT,
     latest_checkpoint,
@@ -40,39 +39,17 @@ from ylg.gan.run.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from ylg.gan.run.config import TrainConfig, pattern_sha256
+from ylg.gan.run.config import TrainConfig, config_toml
 from ylg.gan.run.curves import plot_curves
 from ylg.gan.run.monitor import JsonlLog, TensorBoard
-from ylg.gan.run.presets import load_config
 from ylg.gan.sampling.grids import class_rows, image_grid, save_png
 from ylg.gan.sampling.latents import latents
 from ylg.gan.training.data import batches, load_dataset
 from ylg.gan.training.ema import EMA
 from ylg.gan.training.quality import QualityJudge
+from ylg.gan.training.resume import resumed_config, with_pattern
 from ylg.gan.training.runtime import Runtime
 from ylg.progress import progress
-
-# Keys a resumed run may change; every other key must match the checkpoint's run.
-RUNTIME_KEYS = frozenset(
-    {
-        "steps",
-        "device",
-        "precision",
-        "compile",
-        "channels_last",
-        "num_workers",
-        "log_every",
-        "sample_every",
-        "checkpoint_every",
-        "keep_checkpoints",
-        "tensorboard",
-        "sample_count",
-        "eval_every",
-        "eval_count",
-        "notes",
-        "verify_attention",
-    }
-)
 
 
 def hinge_d(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,43 +89,6 @@ class TrainResult:
     quality: dict[str, float] = field(default_factory=dict)  # the last eval_every measurement
 
 
-def config_toml(cfg: TrainConfig) -> str:
-    """The config as a TOML file that ``--config`` reads back (the pattern text last, as
-    a multi-line string), written by tomli-w like pattern files.
-
-    >>> text = 'name = "a"\\nsteps = ["k == q"]\\n'
-    >>> cfg = TrainConfig(attention="axial", attention_pattern=text)
-    >>> from ylg.gan.run.presets import tomllib
-    >>> TrainConfig.from_dict(tomllib.loads(config_toml(cfg))) == cfg
-    True
-    """
-    import tomli_w
-
-    data = cfg.to_dict()
-    for key, value in data.items():
-        if isinstance(value, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-            raise YlgError(f"cannot write {key} {value[:40]!r} as TOML (lone surrogate)")
-    last = {k: v for k, v in data.items() if isinstance(v, str) and "\n" in v}
-    ordered = {**{k: v for k, v in data.items() if k not in last}, **last}
-    try:
-        return tomli_w.dumps(ordered, multiline_strings=True)
-    except (TypeError, ValueError, UnicodeError) as exc:
-        raise YlgError(f"cannot write this config as TOML ({exc})") from None
-
-
-def with_pattern(cfg: TrainConfig) -> TrainConfig:
-    """The config holding its attention pattern: the TOML text of the pattern file or
-    library pattern it names, and that text's SHA-256 (read now, never again).
-
-    >>> with_pattern(TrainConfig(attention="axial")).attention_pattern.splitlines()[0]
-    'name = "axial"'
-    """
-    text = cfg.attention_pattern or pattern_text(cfg.attention)
-    if not text:
-        return cfg
-    return cfg.replace(attention_pattern=text, attention_sha256=pattern_sha256(text))
-
-
 class Trainer:
     """One run in one process (one of many under torchrun)."""
 
@@ -166,7 +106,7 @@ class Trainer:
         overrides = overrides or {}
         state = self._resume_state() if resume else None
         if state is not None:
-            cfg = _resumed_config(state["config"], cfg, overrides, self.run_dir)
+            cfg = resumed_config(state["config"], cfg, overrides, self.run_dir)
         elif cfg is None:
             raise YlgError(f"nothing to resume in {self.run_dir}; give --preset or --config")
         elif latest_checkpoint(self.run_dir) is not None:
@@ -522,111 +462,6 @@ class Trainer:
 
     def close(self) -> None:
         self.rt.close()
-
-
-def _run_file_config(run_dir: Path, base: TrainConfig) -> TrainConfig:
-    """The run's ``config.toml`` as the user left it: the checkpoint's config with the
-    runtime keys edited there applied; an edit of any other key is refused, named."""
-    path = run_dir / "config.toml"
-    if not path.is_file():
-        return base
-    try:
-        edited = load_config(path)
-    except YlgError as exc:
-        raise YlgError(
-            f"{exc} (the run's config.toml: fix it, or delete it to resume with the "
-            "checkpoint's config)"
-        ) from None
-    changed = _changes(base, _same_pattern(base, edited))
-    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
-    if fixed:
-        raise YlgError(
-            f"{path} was edited: {_describe_changes(base, changed, fixed)} cannot change when "
-            "resuming; undo the edit, or start a new run (--out) with this config"
-        )
-    return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
-
-
-def _changes(base: TrainConfig, other: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in other.to_dict().items() if v != getattr(base, k)}
-
-
-def _describe_changes(base: TrainConfig, changed: dict[str, Any], keys: list[str]) -> str:
-    def show(value: Any) -> str:
-        text = repr(value)
-        return text if len(text) <= 40 else text[:37] + "..."
-
-    return ", ".join(f"{k} ({show(getattr(base, k))} -> {show(changed[k])})" for k in keys)
-
-
-#: The parts of a pattern that shape its masks (the rest is description).
-PATTERN_FIELDS = ("steps", "order", "stride", "nonsquare")
-
-
-def _same_pattern(base: TrainConfig, wanted: TrainConfig) -> TrainConfig:
-    """``wanted`` with the run's own pattern, when it names the run's pattern again.
-
-    A named pattern is read again (its file, if it is still there) and compared with the
-    run's copy: a change in what shapes the masks is refused, naming what changed;
-    anything else (comments, description, a missing file) keeps the run's copy.
-    """
-    if wanted.attention != base.attention or not base.attention_pattern:
-        return wanted
-    if wanted.attention_pattern == base.attention_pattern:
-        return wanted
-    if not wanted.attention_pattern:
-        try:
-            text = pattern_text(wanted.attention)
-        except YlgError:  # the file is gone or unreadable: the run has its own copy
-            text = ""
-    else:
-        text = wanted.attention_pattern
-    keep = {"attention_pattern": base.attention_pattern, "attention_sha256": base.attention_sha256}
-    if not text or text == base.attention_pattern:
-        return wanted.replace(**keep)
-    old = slot_pattern(base.attention, base.attention_pattern)
-    new = slot_pattern(wanted.attention, text)
-    diffs = []
-    for key in PATTERN_FIELDS:
-        a, b = getattr(old, key), getattr(new, key)
-        if key == "steps" and a != b:
-            for i in range(max(len(a), len(b))):
-                sa = a[i] if i < len(a) else "(none)"
-                sb = b[i] if i < len(b) else "(none)"
-                if sa != sb:
-                    diffs.append(f"step {i + 1}: {sa!r} -> {sb!r}")
-        elif a != b:
-            diffs.append(f"{key}: {a!r} -> {b!r}")
-    if diffs:
-        raise YlgError(
-            f"the pattern {base.attention} has changed since the run started "
-            f"({'; '.join(diffs)}); the run keeps its own copy (sha256 "
-            f"{base.attention_sha256[:12]}...): resume without naming the attention, or "
-            "start a new run (--out)"
-        )
-    return wanted.replace(**keep)
-
-
-def _resumed_config(
-    saved: dict[str, Any],
-    cfg: TrainConfig | None,
-    overrides: dict[str, Any],
-    run_dir: Path | None = None,
-) -> TrainConfig:
-    """The checkpoint's config with the runtime keys the user changed: in the run's
-    ``config.toml``, then in ``cfg`` (a --config or --preset) and the flags."""
-    base = TrainConfig.from_dict(saved)
-    if not base.attention_pattern:  # a run from before runs held their pattern
-        with contextlib.suppress(YlgError):  # else building the models says what is missing
-            base = with_pattern(base)
-    start = _run_file_config(run_dir, base) if run_dir is not None else base
-    wanted = _same_pattern(base, (cfg or start).replace(**overrides))
-    changed = _changes(base, wanted)
-    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
-    if fixed:
-        detail = _describe_changes(base, changed, fixed)
-        raise YlgError(f"cannot change {detail} when resuming; start a new run (--out) instead")
-    return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
 
 
 def train(

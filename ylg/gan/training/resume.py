@@ -1,0 +1,167 @@
+"""The config a run trains with: a new run's, holding its attention pattern, or a resumed
+run's, the checkpoint's own with only the runtime keys changed.
+
+A resumed run may change what does not change the run's results
+(:data:`RUNTIME_KEYS`: its length, device, logging, ...), in its ``config.toml`` or
+with ``--config``, ``--preset`` and flags; any other change is refused, named, and so is
+a change of its attention pattern's file.
+
+>>> saved = TrainConfig(attention="none", steps=10).to_dict()
+>>> resumed_config(saved, None, {"steps": 20}).steps
+20
+>>> resumed_config(saved, None, {"lr_g": 1.0})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ylg.errors.YlgError: cannot change lr_g (0.0001 -> 1.0) when resuming; start a new run ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from ylg.errors import YlgError
+from ylg.gan.models.slots import pattern_text, slot_pattern
+from ylg.gan.run.config import TrainConfig, pattern_sha256
+from ylg.gan.run.presets import load_config
+
+# Keys a resumed run may change; every other key must match the checkpoint's run.
+RUNTIME_KEYS = frozenset(
+    {
+        "steps",
+        "device",
+        "precision",
+        "compile",
+        "channels_last",
+        "num_workers",
+        "log_every",
+        "sample_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "tensorboard",
+        "sample_count",
+        "eval_every",
+        "eval_count",
+        "notes",
+        "verify_attention",
+    }
+)
+
+
+def with_pattern(cfg: TrainConfig) -> TrainConfig:
+    """The config holding its attention pattern: the TOML text of the pattern file or
+    library pattern it names, and that text's SHA-256 (read now, never again).
+
+    >>> with_pattern(TrainConfig(attention="axial")).attention_pattern.splitlines()[0]
+    'name = "axial"'
+    """
+    text = cfg.attention_pattern or pattern_text(cfg.attention)
+    if not text:
+        return cfg
+    return cfg.replace(attention_pattern=text, attention_sha256=pattern_sha256(text))
+
+
+def _run_file_config(run_dir: Path, base: TrainConfig) -> TrainConfig:
+    """The run's ``config.toml`` as the user left it: the checkpoint's config with the
+    runtime keys edited there applied; an edit of any other key is refused, named."""
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        return base
+    try:
+        edited = load_config(path)
+    except YlgError as exc:
+        raise YlgError(
+            f"{exc} (the run's config.toml: fix it, or delete it to resume with the "
+            "checkpoint's config)"
+        ) from None
+    changed = _changes(base, _same_pattern(base, edited))
+    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+    if fixed:
+        raise YlgError(
+            f"{path} was edited: {_describe_changes(base, changed, fixed)} cannot change when "
+            "resuming; undo the edit, or start a new run (--out) with this config"
+        )
+    return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
+
+
+def _changes(base: TrainConfig, other: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in other.to_dict().items() if v != getattr(base, k)}
+
+
+def _describe_changes(base: TrainConfig, changed: dict[str, Any], keys: list[str]) -> str:
+    def show(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    return ", ".join(f"{k} ({show(getattr(base, k))} -> {show(changed[k])})" for k in keys)
+
+
+#: The parts of a pattern that shape its masks (the rest is description).
+PATTERN_FIELDS = ("steps", "order", "stride", "nonsquare")
+
+
+def _same_pattern(base: TrainConfig, wanted: TrainConfig) -> TrainConfig:
+    """``wanted`` with the run's own pattern, when it names the run's pattern again.
+
+    A named pattern is read again (its file, if it is still there) and compared with the
+    run's copy: a change in what shapes the masks is refused, naming what changed;
+    anything else (comments, description, a missing file) keeps the run's copy.
+    """
+    if wanted.attention != base.attention or not base.attention_pattern:
+        return wanted
+    if wanted.attention_pattern == base.attention_pattern:
+        return wanted
+    if not wanted.attention_pattern:
+        try:
+            text = pattern_text(wanted.attention)
+        except YlgError:  # the file is gone or unreadable: the run has its own copy
+            text = ""
+    else:
+        text = wanted.attention_pattern
+    keep = {"attention_pattern": base.attention_pattern, "attention_sha256": base.attention_sha256}
+    if not text or text == base.attention_pattern:
+        return wanted.replace(**keep)
+    old = slot_pattern(base.attention, base.attention_pattern)
+    new = slot_pattern(wanted.attention, text)
+    diffs = []
+    for key in PATTERN_FIELDS:
+        a, b = getattr(old, key), getattr(new, key)
+        if key == "steps" and a != b:
+            for i in range(max(len(a), len(b))):
+                sa = a[i] if i < len(a) else "(none)"
+                sb = b[i] if i < len(b) else "(none)"
+                if sa != sb:
+                    diffs.append(f"step {i + 1}: {sa!r} -> {sb!r}")
+        elif a != b:
+            diffs.append(f"{key}: {a!r} -> {b!r}")
+    if diffs:
+        raise YlgError(
+            f"the pattern {base.attention} has changed since the run started "
+            f"({'; '.join(diffs)}); the run keeps its own copy (sha256 "
+            f"{base.attention_sha256[:12]}...): resume without naming the attention, or "
+            "start a new run (--out)"
+        )
+    return wanted.replace(**keep)
+
+
+def resumed_config(
+    saved: dict[str, Any],
+    cfg: TrainConfig | None,
+    overrides: dict[str, Any],
+    run_dir: Path | None = None,
+) -> TrainConfig:
+    """The checkpoint's config with the runtime keys the user changed: in the run's
+    ``config.toml``, then in ``cfg`` (a --config or --preset) and the flags."""
+    base = TrainConfig.from_dict(saved)
+    if not base.attention_pattern:  # a run from before runs held their pattern
+        with contextlib.suppress(YlgError):  # else building the models says what is missing
+            base = with_pattern(base)
+    start = _run_file_config(run_dir, base) if run_dir is not None else base
+    wanted = _same_pattern(base, (cfg or start).replace(**overrides))
+    changed = _changes(base, wanted)
+    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+    if fixed:
+        detail = _describe_changes(base, changed, fixed)
+        raise YlgError(f"cannot change {detail} when resuming; start a new run (--out) instead")
+    return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
