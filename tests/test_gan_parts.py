@@ -399,3 +399,14 @@ def test_ema_follows_the_formula_after_start_and_copies_before() -> None:
     ema.update(model, step=2)
     assert torch.allclose(ema.model[0].weight, torch.full((2, 2), 0.9 * 1.0 + 0.1 * 2.0))
     assert torch.equal(ema.model[1].running_mean, model[1].running_mean)
+
+
+def test_samples_are_drawn_without_building_a_graph() -> None:
+    """sample_images keeps no autograd graph across its batches (memory grew with --n)."""
+    from ylg.gan.sampling.generate import LoadedGenerator, sample_images
+
+    g = Generator(32, 8, 8, 10, attn_resolution=16).eval()
+    loaded = LoadedGenerator(g, TrainConfig(z_dim=8), 0, list("0123456789"), 10, Path("g"))
+    images = sample_images(loaded, 5, batch=2, seed=3)
+    assert images.shape == (5, 3, 32, 32) and not images.requires_grad
+    assert torch.allclose(images, sample_images(loaded, 5, batch=5, seed=3), atol=1e-5)

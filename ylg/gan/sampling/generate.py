@@ -124,9 +124,10 @@ def sample_images(
         y = torch.arange(n) % loaded.num_classes
     model = loaded.model.to(device)
     out = []
-    for i in range(0, n, batch):
-        yi = y[i : i + batch].to(device) if y is not None else None
-        out.append(model(z[i : i + batch].to(device), yi).float().cpu())
+    with torch.no_grad():  # a graph kept across batches would grow with n
+        for i in range(0, n, batch):
+            yi = y[i : i + batch].to(device) if y is not None else None
+            out.append(model(z[i : i + batch].to(device), yi).float().cpu())
     return torch.cat(out)
 
 
