@@ -4,9 +4,12 @@ codes and one-line errors are what a shell sees), and the reach figures."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ylg.cli.main import main
 from ylg.figures import save_figure
@@ -187,3 +190,89 @@ def test_frames_and_output_positions() -> None:
     assert output_position(Grid(3, 3), None) == 4
     with pytest.raises(Exception, match="3 indices"):
         output_position(Grid(2, 3, 3), (1, 1))
+
+
+# -- fuzz: hostile values never end in a traceback -------------------------------------
+
+HOSTILE = st.sampled_from(["", " ", "nan", "-1", "0", "1e999", "\x00", "--help-me", "x", "٣"])
+GRIDS = st.one_of(
+    st.sampled_from(["4x4", "3x5", "2x3x3", "9", "1x1", "2x2x2"]),
+    st.sampled_from(["0x3", "3x", "1x1x1x1", "32768x32768", "4x4x4x", "-2"]),
+)
+CELLS = st.sampled_from(["0,0", "1,1;0,1", "0,0,0", "9,9", "", ";", "a,b", "0", "99999999999"])
+
+
+@st.composite
+def stack_command(draw: st.DrawFn, folder: Path) -> list[str]:
+    draw_it = draw(st.booleans())
+    args = ["draw", "reach"] if draw_it else ["stack"]
+    source = draw(st.sampled_from(["pattern", "model", "both", "none"]))
+    patterns = st.one_of(
+        st.sampled_from(["ltr", "window", "na", "axial", "fixed", "star"]),
+        st.sampled_from([str(folder / "cube.toml"), str(folder / "missing.toml"), str(folder)]),
+        HOSTILE,
+    )
+    models = st.sampled_from(
+        [str(folder / name) for name in ("good.toml", "bad.toml", "binary.toml", "none.toml")]
+        + [str(folder)]
+    )
+    if source in ("pattern", "both"):
+        args.append(draw(patterns))
+    if source in ("model", "both"):
+        args += ["--model", draw(models)]
+    for flag, values in (
+        ("--grid", GRIDS),
+        ("--layers", st.one_of(st.integers(1, 4).map(str), HOSTILE)),
+        ("--param", st.sampled_from(["win_i=3", "r=2", "x", "win_i=-1", "win_j=99999999999"])),
+        ("--order", st.sampled_from(["esa", "snake", "bad"])),
+        ("--stride", st.one_of(st.integers(1, 4).map(str), HOSTILE)),
+        ("--query-grid", GRIDS),
+    ):
+        if draw(st.booleans()):
+            args += [flag, draw(values)]
+    if draw_it:
+        if draw(st.booleans()):
+            args += ["--query", draw(CELLS)]
+        args += ["-o", str(folder / draw(st.sampled_from(["r.png", "r.svg", "r.jpg", "no/r.png"])))]
+    else:
+        for flag, values in (
+            ("--max-layers", st.one_of(st.integers(1, 8).map(str), HOSTILE)),
+            ("--examples", st.one_of(st.integers(0, 3).map(str), HOSTILE)),
+            ("--from", CELLS),
+            ("--to", CELLS),
+            ("--method", st.sampled_from(["auto", "bitsets", "fast"])),
+        ):
+            if draw(st.booleans()):
+                args += [flag, draw(values)]
+        if draw(st.booleans()):
+            args.append(draw(st.sampled_from(["--json", "--no-needed"])))
+    return args
+
+
+@pytest.fixture(scope="module")
+def fuzz_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "cube.toml").write_text(CUBE)
+    (folder / "good.toml").write_text(
+        'name = "g"\ngrid = "2x3x3"\n[[layers]]\npattern = "cube.toml"\nrepeat = 2\n'
+    )
+    (folder / "bad.toml").write_text('[[layers]]\npattern = "ltr"\nrepeat = "two"\n')
+    (folder / "binary.toml").write_bytes(bytes(range(256)))
+    return folder
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzzed_stack_commands_end_in_a_documented_way(
+    data: st.DataObject, fuzz_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = data.draw(stack_command(fuzz_folder))
+    start = time.perf_counter()
+    code, out, err = run(capsys, *args)
+    assert time.perf_counter() - start < 30
+    assert code in (0, 1, 2), (args, code, err)
+    assert "Traceback" not in err, (args, err)
+    if code == 2:
+        assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1, (args, err)

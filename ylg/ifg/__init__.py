@@ -6,16 +6,20 @@ token per layer, and an edge from key ``k`` of layer ``i-1`` to query ``q`` of l
 Modules: :mod:`~ylg.ifg.graph` (the networkx graph), :mod:`~ylg.ifg.reach`
 (reachability, Full Information), :mod:`~ylg.ifg.flow` (max flow between token sets),
 :mod:`~ylg.ifg.kflow` (k-token flow), :mod:`~ylg.ifg.repair` (extend a pattern to Full
-Information), :mod:`~ylg.ifg.metrics` (counts, locality, hops).
+Information), :mod:`~ylg.ifg.metrics` (counts, locality, hops), :mod:`~ylg.ifg.stack`
+(a stack of layers: Full Information across it, receptive fields, the layers needed,
+max flow; :mod:`~ylg.ifg.kron` splits it per grid axis).
 
 >>> from ylg.patterns import load_pattern
->>> from ylg.ifg import full_information, k_flow, reachability
+>>> from ylg.ifg import full_information, k_flow, layers_needed, reachability
 >>> full_information(load_pattern("ltr").on("16x16")).holds
 True
 >>> bool(reachability(load_pattern("fixed").on("4x4")).all())
 False
 >>> k_flow(load_pattern("star").on("4x4"), 2).min_flow
 1
+>>> layers_needed(load_pattern("na").on("16x32x32")).layers
+10
 """
 
 from ylg.ifg.flow import FlowNetwork, MaxFlow, max_flow
@@ -30,23 +34,43 @@ from ylg.ifg.reach import (
     reachability,
 )
 from ylg.ifg.repair import Repair, check_grids, repair
+from ylg.ifg.stack import (
+    LayersNeeded,
+    Stack,
+    StackVerdict,
+    layers_needed,
+    output_reach,
+    receptive_field,
+    stack_full_information,
+    stack_max_flow,
+    verify_stack,
+)
 
 __all__ = [
     "FlowNetwork",
     "FullInformation",
     "KFlow",
+    "LayersNeeded",
     "MaxFlow",
     "Metrics",
     "Repair",
+    "Stack",
+    "StackVerdict",
     "build_graph",
     "check_grids",
     "format_table",
     "full_information",
     "full_information_networkx",
     "k_flow",
+    "layers_needed",
     "max_flow",
     "metrics",
+    "output_reach",
     "reach_matrices",
     "reachability",
+    "receptive_field",
     "repair",
+    "stack_full_information",
+    "stack_max_flow",
+    "verify_stack",
 ]
