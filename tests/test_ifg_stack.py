@@ -212,6 +212,7 @@ def test_random_stacks_match_networkx(layers: list[Masks]) -> None:
     assert (fi.holds, fi.missing, fi.examples) == (slow.holds, slow.missing, slow.examples)
     assert fi.missing == int((~reference).sum())
     assert (receptive_field(layers) == receptive_field_networkx(layers)).all()
+    assert (stack_reach(layers, method="bitsets").dense() == reference).all()
 
 
 @settings(max_examples=40, deadline=None)
@@ -219,6 +220,12 @@ def test_random_stacks_match_networkx(layers: list[Masks]) -> None:
 def test_layers_needed_agrees_with_the_hop_count(masks: Masks) -> None:
     hops, why = hops_to_full_information(step_matrices(masks), max_rounds=16)
     needed = layers_needed(masks, max_layers=16)
+    packed = layers_needed(masks, max_layers=16, method="bitsets")
+    assert (packed.layers, packed.reason, packed.reached) == (
+        needed.layers,
+        needed.reason,
+        needed.reached,
+    )
     if hops is not None:
         assert needed.layers == math.ceil(hops / masks.num_steps)
     else:

@@ -47,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ylg.errors import YlgError
-from ylg.ifg.bits import pack, propagate
+from ylg.ifg.bits import pack, pack_dense, propagate, unpack
 from ylg.ifg.flow import FlowNetwork, MaxFlow, max_flow_networkx_of_steps
 from ylg.ifg.graph import graph_of_steps
 from ylg.ifg.kron import (
@@ -66,8 +66,11 @@ from ylg.progress import progress as progress_bar
 DEFAULT_MAX_LAYERS = 256
 #: Most layers a stack (or :func:`layers_needed`) may have.
 MAX_LAYERS = 1 << 16
-#: The ways to compute reach: ``auto`` (Kronecker where the steps allow it, else
-#: packed bits), ``bitsets`` (packed bits on the whole grid, never split).
+#: Groups of axes with at most this many cells are multiplied as dense matrices.
+DENSE_GROUP = 256
+#: The ways to compute reach: ``auto`` (Kronecker where the steps allow it, dense
+#: products for small groups, else packed bits), ``bitsets`` (packed bits on the whole
+#: grid, never split: the general path).
 METHODS = ("auto", "bitsets")
 
 
@@ -278,13 +281,21 @@ class Stack:
         bounds = (0, *sorted(cuts), dims)
         if len(bounds) == 2:
             return Plan(bounds, (tuple(self.csr(i) for i in range(self.num_steps)),))
+        # A step that comes back (a layer repeated) gets the same matrices, which the
+        # products then look at once.
+        done: dict[tuple[int, int], list[sp.csr_array]] = {}
         per_step = []
         for i, found in enumerate(offered):
-            if found is not None:
-                per_step.append([kron_all(found[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])])
-            else:
-                q_sides, k_sides = self.grids[i + 1].shape, self.grids[i].shape
-                per_step.append(factors(self.csr(i), q_sides, k_sides, bounds))
+            source, t, _ = self.steps[i]
+            key = (id(source), t)
+            if key not in done:
+                if found is not None:
+                    groups = zip(bounds[:-1], bounds[1:])
+                    done[key] = [kron_all(found[lo:hi]) for lo, hi in groups]
+                else:
+                    q_sides, k_sides = self.grids[i + 1].shape, self.grids[i].shape
+                    done[key] = factors(self.csr(i), q_sides, k_sides, bounds)
+            per_step.append(done[key])
         mats = tuple(tuple(step[g] for step in per_step) for g in range(len(bounds) - 1))
         return Plan(bounds, mats)
 
@@ -335,9 +346,50 @@ def stack_reach(
     (2, 576, 1296)
     """
     plan = as_stack(layers).plan(method)
-    return KroneckerReach(
-        tuple(reach_matrices(list(mats), progress=progress) for mats in plan.mats)
-    )
+    small = method == "auto"
+    return KroneckerReach(tuple(_group_reach(list(mats), progress, small) for mats in plan.mats))
+
+
+class _Small:
+    """Dense float32 copies of the small matrices of a plan, made once each."""
+
+    def __init__(self) -> None:
+        self.kept: dict[int, tuple[sp.csr_array, np.ndarray]] = {}
+
+    def __call__(self, mat: sp.csr_array) -> np.ndarray:
+        if id(mat) not in self.kept:
+            self.kept[id(mat)] = (mat, mat.toarray().astype(np.float32))
+        return self.kept[id(mat)][1]
+
+
+def _small(mats: Sequence[sp.csr_array]) -> bool:
+    return max(max(m.shape) for m in mats) <= DENSE_GROUP
+
+
+def _group_reach(mats: list[sp.csr_array], progress: bool, small: bool = True) -> Reach:
+    """Packed reach through one group's chain: dense products (BLAS) for small groups
+    (a grid axis) when ``small``, packed bits (:func:`~ylg.ifg.reach.reach_matrices`)
+    for the others."""
+    if not (small and _small(mats)):
+        return reach_matrices(mats, progress=progress)
+    dense = _Small()
+    out = dense(mats[0])
+    for mat in mats[1:]:
+        out = (dense(mat) @ out > 0).astype(np.float32)
+    return Reach(pack_dense(out > 0), True, mats[0].shape[1], mats[-1].shape[0])
+
+
+def _advance(
+    mat: sp.csr_array, state: np.ndarray | None, n: int, dense: _Small | None
+) -> np.ndarray:
+    """The packed reach of ``n`` inputs one step further (``None``: the first step);
+    ``dense`` multiplies small matrices as dense ones (``None``: always packed bits)."""
+    if state is None:
+        return pack(mat)
+    if dense is not None and _small([mat]):
+        reached = dense(mat) @ unpack(state, n).astype(np.float32) > 0
+        return pack_dense(reached)
+    return propagate(mat, state, n)
 
 
 def _pairs(stack: Stack, found: list[tuple[int, int]]) -> list[Any]:
@@ -586,6 +638,7 @@ def layers_needed(
     counts: list[list[int]] = [[] for _ in groups]
     seen: list[set[tuple[int, bytes]]] = [set() for _ in groups]
     reached: list[int] = []
+    dense = _Small() if method == "auto" else None
     answer: int | None = None
     reason = "limit"
     bar = progress_bar(
@@ -602,7 +655,7 @@ def layers_needed(
                     continue
                 state = bits[g]
                 for mat in mats[starts[phase] : ends[phase]]:
-                    state = pack(mat) if state is None else propagate(mat, state, n)
+                    state = _advance(mat, state, n, dense)
                 bits[g] = state
                 part = Reach(state, True, n, n)
                 counts[g].append(part.count())
