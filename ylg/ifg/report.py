@@ -173,7 +173,7 @@ def stack_lines(verdict: "StackVerdict") -> list[str]:
       receptive field (inputs reaching each output): min 25, mean 42.2, max 64 of 64;
     """
     fi, rf = verdict.full_information, verdict.receptive
-    how = "reach per group of axes" if fi.method == "kronecker" else "reach on packed bits"
+    how = "reach per group of axes" if fi.method == "kronecker" else "reach on the whole grid"
     lines = [
         f"full information across {verdict.depth} layer{'s' if verdict.depth != 1 else ''}:"
         f" {_verdict(fi.holds)}",
