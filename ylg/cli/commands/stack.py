@@ -88,7 +88,8 @@ def stack(
     \b
     Examples:
       ylg stack window --layers 4 --grid 32x32
-      ylg stack window --layers 4 --grid 16x32x32 --json
+      ylg stack na --layers 4 --grid 16x32x32 --json
+      ylg stack na --layers 2 --grid 16x32x32 --param win_t=3 --param win_i=9
       ylg stack --model video.toml --grid 16x32x32
       ylg stack star --layers 2 --grid 8x8 --from "0,0;0,1" --to "7,7;7,6"
     """
