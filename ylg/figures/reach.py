@@ -8,7 +8,7 @@ the output's cell outlined in red. How a grid is drawn follows its axes:
 
 - 2-D (``HxW``): one image per panel;
 - 3-D (``TxHxW``, a video): the frames side by side, like a film strip, at most
-  :data:`FRAMES_PER_ROW` to a row;
+  at most :data:`~ylg.figures.cells.FRAMES_PER_ROW` to a row (:class:`~ylg.figures.cells.Canvas`);
 - 1-D (a sequence): the map is a curve over the positions, and the reach of the output
   one row of cells per depth.
 
@@ -26,29 +26,23 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from ylg.errors import YlgError
-from ylg.figures.style import DARK_BLUE, GRID_LINE, RED, YELLOW, new_figure, rgb
+from ylg.figures.cells import Canvas
+from ylg.figures.style import DARK_BLUE, RED, YELLOW, new_figure, rgb
 from ylg.ifg.stack import Stack, as_stack, output_reach, receptive_field
 from ylg.patterns import Grid, Masks
 
-#: Frames of a 3-D grid drawn side by side before a new row of frames starts.
-FRAMES_PER_ROW = 8
-#: Cells between two frames.
-GAP = 1
 #: Most cells a drawn grid may have (a 128x128x128 video).
 MAX_CELLS = 1 << 21
 #: Most depths drawn for one output's reach.
 MAX_DEPTHS = 16
 #: Colour map of the receptive-field counts.
 COUNT_CMAP = colormaps["viridis"]
-#: Grid sides up to which cell borders are drawn.
-BORDER_LIMIT = 16
 
 
 def output_position(grid: Grid, query: "int | tuple[int, ...] | str | None") -> int:
@@ -81,63 +75,13 @@ def output_position(grid: Grid, query: "int | tuple[int, ...] | str | None") -> 
 
 
 def frames(values: np.ndarray, grid: Grid) -> np.ndarray:
-    """Values over a 2-D or 3-D grid as one image: the frames of a 3-D grid side by side
-    (:data:`FRAMES_PER_ROW` to a row, :data:`GAP` cells apart, NaN between them).
+    """Values over a 2-D or 3-D grid as one image, laid out by
+    :class:`~ylg.figures.cells.Canvas` (a video's frames side by side, NaN between them).
 
-    >>> frames(np.arange(8.0), Grid(2, 2, 2)).tolist()
-    [[0.0, 1.0, nan, 4.0, 5.0], [2.0, 3.0, nan, 6.0, 7.0]]
+    >>> frames(np.arange(8.0), Grid(2, 2, 2)).tolist()[0]
+    [0.0, 1.0, nan, 4.0, 5.0]
     """
-    shape = grid.shape if grid.ndim == 3 else (1, *grid.shape)
-    t, h, w = shape
-    cols = min(t, FRAMES_PER_ROW)
-    rows = math.ceil(t / cols)
-    out = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), np.nan)
-    cube = np.asarray(values, dtype=np.float64).reshape(shape)
-    for f in range(t):
-        y, x = _frame_origin(f, cols, h, w)
-        out[y : y + h, x : x + w] = cube[f]
-    return out
-
-
-def _frame_origin(frame: int, cols: int, h: int, w: int) -> tuple[int, int]:
-    return (frame // cols) * (h + GAP), (frame % cols) * (w + GAP)
-
-
-def _frame_layout(grid: Grid) -> tuple[int, int, int, int]:
-    """(frames, frames per row, height, width) of a 2-D or 3-D grid."""
-    t, h, w = grid.shape if grid.ndim == 3 else (1, *grid.shape)
-    return t, min(t, FRAMES_PER_ROW), h, w
-
-
-def _label_frames(ax: Axes, grid: Grid) -> None:
-    t, cols, h, w = _frame_layout(grid)
-    if grid.ndim != 3:
-        return
-    for f in range(t):
-        y, x = _frame_origin(f, cols, h, w)
-        ax.text(x + (w - 1) / 2, y - 0.6, f"t={f}", ha="center", va="bottom", fontsize=6)
-
-
-def _borders(ax: Axes, grid: Grid) -> None:
-    t, cols, h, w = _frame_layout(grid)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if max(h, w) > BORDER_LIMIT:
-        return
-    for f in range(t):
-        y, x = _frame_origin(f, cols, h, w)
-        xs = x - 0.5 + np.arange(w + 1)
-        ys = y - 0.5 + np.arange(h + 1)
-        ax.vlines(xs, y - 0.5, y + h - 0.5, color=GRID_LINE, lw=0.3, alpha=0.6)
-        ax.hlines(ys, x - 0.5, x + w - 0.5, color=GRID_LINE, lw=0.3, alpha=0.6)
-
-
-def _mark(ax: Axes, grid: Grid, position: int) -> None:
-    t, cols, h, w = _frame_layout(grid)
-    cell = grid.cell(position)
-    f, i, j = cell if grid.ndim == 3 else (0, *cell)
-    y, x = _frame_origin(f, cols, h, w)
-    ax.add_patch(Rectangle((x + j - 0.5, y + i - 0.5), 1, 1, fill=False, ec=RED, lw=2, zorder=5))
+    return Canvas(grid).image(np.asarray(values, dtype=np.float64))
 
 
 def _reach_image(reached: np.ndarray, grid: Grid) -> np.ndarray:
@@ -168,8 +112,8 @@ def draw_reach(
 
     >>> from ylg.patterns import load_pattern
     >>> fig = draw_reach([load_pattern("window").on("2x4x4")] * 3)
-    >>> fig.axes[0].get_title().splitlines()[1]
-    'min 32, mean 32.0, max 32 of 32 inputs; 32 of 32 outputs read every input'
+    >>> fig.axes[0].get_title().splitlines()[1:]
+    ['min 32, mean 32.0, max 32 of 32 inputs', '32 of 32 outputs read every input']
     """
     stack = as_stack(layers)
     grid = stack.grids[-1]
@@ -202,7 +146,7 @@ def _summary(counts: np.ndarray, inputs: int) -> str:
     full = int((counts == inputs).sum())
     return (
         f"min {int(counts.min())}, mean {counts.mean():.1f}, max {int(counts.max())} of"
-        f" {inputs} inputs; {full} of {counts.size} outputs read every input"
+        f" {inputs} inputs\n{full} of {counts.size} outputs read every input"
     )
 
 
@@ -232,9 +176,15 @@ def _draw_maps(
     ax = axes[0]
     norm = Normalize(0, max(1, int(counts.max())))
     cmap = COUNT_CMAP.with_extremes(bad=(1, 1, 1, 0))
-    ax.imshow(np.ma.masked_invalid(image), cmap=cmap, norm=norm, interpolation="nearest")
-    _borders(ax, grid)
-    _label_frames(ax, grid)
+    canvas = Canvas(grid)
+    ax.imshow(
+        np.ma.masked_invalid(image),
+        cmap=cmap,
+        norm=norm,
+        interpolation="nearest",
+        extent=canvas.extent(),
+    )
+    canvas.style(ax, borders=False)
     bar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.9, aspect=12, pad=0.02)
     bar.set_label("inputs reaching the output", fontsize=7)
     bar.ax.tick_params(labelsize=7)
@@ -246,10 +196,9 @@ def _draw_maps(
     )
     if reach is not None and position is not None:
         for offset, (ax, row) in enumerate(zip(axes[1:], reach)):
-            ax.imshow(_reach_image(row, grid), interpolation="nearest")
-            _borders(ax, grid)
-            _label_frames(ax, grid)
-            _mark(ax, grid, position)
+            ax.imshow(_reach_image(row, grid), interpolation="nearest", extent=canvas.extent())
+            canvas.style(ax, borders=False)
+            canvas.mark(ax, grid, position, lw=2)
             ax.set_title(
                 f"after {_plural(first_depth + offset, 'layer')}\noutput {grid.cell(position)}"
                 f" reads {int(row.sum())} of {inputs} inputs",
@@ -262,7 +211,7 @@ def _draw_maps(
                 Patch(color=YELLOW, label="does not"),
                 Patch(fill=False, ec=RED, lw=2, label="the output"),
             ],
-            loc="lower center",
+            loc="outside lower center",
             ncol=3,
             fontsize=7,
             frameon=False,
