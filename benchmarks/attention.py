@@ -3,12 +3,14 @@
 Times forward and forward+backward, and records peak memory, for unmasked SDPA, SDPA
 with the pattern's boolean mask, and each ylg backend, at 16x16 to 128x128 token
 grids, head dims 8 and 64, 8 heads (the published YLG heads), batch 1, plus the SAGAN
-case (32x32 queries over 16x16 keys). Runs at 1 thread (the issue's reference) and
-at every thread of the machine, then writes the ``attention`` section of
-``docs/benchmarks.md``.
+case (32x32 queries over 16x16 keys), and the video layer (``YLGAttention3d``, 4x16x16,
+a 3x3x3 neighbourhood, ``dense`` against ``grouped``). Runs at 1 thread (the issue's
+reference) and at every thread of the machine, then writes the ``attention`` section
+of ``docs/benchmarks.md``.
 
     python benchmarks/attention.py            # the full run (several minutes)
     python benchmarks/attention.py --quick    # 16x16 and 32x32 only, not written
+    python benchmarks/attention.py --video    # the video layer only, not written
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import torch
 from _report import machine, write_section
 from tqdm import tqdm
 
-from ylg.attention.bench import Case, Row, run_case, table
+from ylg.attention import YLGAttention3d
+from ylg.attention.bench import Case, Row, _time, run_case, table
+from ylg.patterns import Pattern
 
 GRIDS = ("16x16", "32x32", "64x64", "128x128")
 HEAD_DIMS = (8, 64)
@@ -59,6 +63,46 @@ def run(threads: int, quick: bool) -> tuple[list[Row], str]:
     return rows, f"{load} when it ended (this run's own threads included)."
 
 
+#: The video case: 4 frames of 16x16 (1024 tokens), a 3x3x3 neighbourhood, 8 heads of
+#: 256 channels (head dims 4 for queries and keys, 16 for values), batch 1.
+VIDEO = (4, 16, 16)
+VIDEO_CHANNELS = 256
+NA3 = Pattern(
+    "na3", "3x3x3 neighbourhood", ("abs(qt - kt) <= 1 and abs(qi - ki) <= 1 and abs(qj - kj) <= 1",)
+)
+
+
+def video() -> list[str]:
+    """Forward time of the video layer, ``dense`` and ``grouped``, with keys pooled
+    (1, 2, 2) (the default) and not pooled: markdown table rows."""
+    x = torch.randn(1, VIDEO_CHANNELS, *VIDEO, generator=torch.Generator().manual_seed(0))
+    lines = []
+    for key_pool in ((1, 2, 2), 1):
+        ms = {}
+        for backend in ("dense", "grouped"):
+            layer = YLGAttention3d(
+                VIDEO_CHANNELS, NA3, key_pool=key_pool, backend=backend, verify=False
+            ).eval()
+            masks = layer.masks_for(*VIDEO)
+
+            def forward(layer: YLGAttention3d = layer) -> None:
+                with torch.no_grad():
+                    layer(x)
+
+            ms[backend] = _time(forward, 5)
+        size = "x".join(map(str, VIDEO))
+        pool = "x".join(map(str, key_pool)) if isinstance(key_pool, tuple) else str(key_pool)
+        lines.append(
+            f"| {size} ({masks.nq} tokens) | {pool} ({masks.nk} keys) | {ms['dense']:.1f}"
+            f" | {ms['grouped']:.1f} | {ms['dense'] / ms['grouped']:.1f}x |"
+        )
+    return [
+        "| video | key_pool | dense ms | grouped ms | dense / grouped |",
+        "|---|---|---:|---:|---:|",
+        *lines,
+    ]
+
+
 def summary(rows: list[Row]) -> list[str]:
     """The issue's targets at 128x128 and head dim 8, met or not."""
     got = {(r.case.grid, r.case.query_grid, r.case.head_dim, r.method): r for r in rows}
@@ -94,14 +138,21 @@ def summary(rows: list[Row]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small grids only; no report")
+    parser.add_argument("--video", action="store_true", help="the video layer only; no report")
     args = parser.parse_args()
     counts = sorted({1, os.cpu_count() or 1})
+    if args.video:
+        for threads in counts:
+            torch.set_num_threads(threads)
+            print(f"\n{threads} thread(s)\n" + "\n".join(video()))
+        return
     sections = []
     for threads in counts:
         rows, load = run(threads, args.quick)
         text = table(rows)
-        print(f"\n{threads} thread(s); {load}\n{text}")
-        sections.append((threads, rows, text, load))
+        videos = video()
+        print(f"\n{threads} thread(s); {load}\n{text}\n\n" + "\n".join(videos))
+        sections.append((threads, rows, text, load, videos))
     if args.quick:
         return
     md = [
@@ -117,13 +168,16 @@ def main() -> None:
         " peak MiB is the rise of the resident set during one forward+backward run."
         " Ratios: how many times faster than masked and unmasked SDPA (forward+backward)."
         " Methods whose full `[B, H, nq, nk]` tensors do not fit in memory run head by"
-        " head (times summed; peak memory: one head's times 8).",
+        " head (times summed; peak memory: one head's times 8). The video layer"
+        " (`YLGAttention3d`, 256 channels, 8 heads, a 3x3x3 neighbourhood) is timed whole"
+        " (projections included), forward only.",
         "",
         f"Machine: {machine().rsplit(' (', 1)[0]}; thread counts below.",
         "",
     ]
-    for threads, rows, text, load in sections:
+    for threads, rows, text, load, videos in sections:
         md += [f"### {threads} thread(s)", "", load, "", *summary(rows), "", text, ""]
+        md += ["Video layer:", "", *videos, ""]
     write_section("attention", "\n".join(md))
 
 

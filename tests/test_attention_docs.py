@@ -14,7 +14,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
 def test_the_page_has_its_examples():
-    assert len(BLOCKS) == 2
+    assert len(BLOCKS) == 3
     assert len([line for line in BLOCKS[0].splitlines() if line.strip()]) <= 22
 
 
@@ -30,4 +30,9 @@ def test_example_runs(tmp_path, index):
         assert done.stdout.splitlines() == [
             "torch.Size([4, 3, 16, 16]) grouped",
             "torch.Size([1, 8, 256, 64])",
+        ]
+    if index == 2:  # the video layer
+        assert done.stdout.splitlines() == [
+            "torch.Size([2, 64, 4, 16, 16]) grouped",
+            "torch.Size([1, 4, 1024, 256])",
         ]

@@ -1,7 +1,8 @@
-"""Sparse attention in PyTorch: verified 2-D patterns as attention layers.
+"""Sparse attention in PyTorch: verified patterns as attention layers.
 
 * :class:`YLGAttention2d`: the paper's layer (any pattern, any head count), and
-  :class:`SAGANAttention2d`, SAGAN's dense layer beside it for ablations.
+  :class:`SAGANAttention2d`, SAGAN's dense layer beside it for ablations;
+  :class:`YLGAttention3d` (videos) and :class:`YLGAttention1d` (sequences) beside it.
 * :func:`head_masks` + :func:`sparse_attention`: the functional core over
   ``q [B, H, nq, d]``, ``k, v [B, H, nk, d]`` with one pattern step per head.
 * Backends (``dense``, ``grouped``, ``flex``, ``auto``) give the same result.
@@ -21,11 +22,24 @@ from ylg.attention.functional import (
     sparse_attention,
 )
 from ylg.attention.heads import YLG_PATTERNS, Head, assign_heads, explicit_heads
-from ylg.attention.layers import Attention2d, SAGANAttention2d, YLGAttention2d
+from ylg.attention.layers import (
+    Attention,
+    Attention1d,
+    Attention2d,
+    Attention3d,
+    SAGANAttention2d,
+    YLGAttention,
+    YLGAttention1d,
+    YLGAttention2d,
+    YLGAttention3d,
+)
 from ylg.attention.masksets import STEP_MODES, HeadMasks, StepMask, head_masks
 
 __all__ = [
+    "Attention",
+    "Attention1d",
     "Attention2d",
+    "Attention3d",
     "BACKENDS",
     "BACKEND_CHOICES",
     "STEP_MODES",
@@ -34,7 +48,10 @@ __all__ = [
     "HeadMasks",
     "SAGANAttention2d",
     "StepMask",
+    "YLGAttention",
+    "YLGAttention1d",
     "YLGAttention2d",
+    "YLGAttention3d",
     "assign_heads",
     "attention_maps",
     "explicit_heads",

@@ -148,7 +148,11 @@ def prepare(
         is_full = np.zeros_like(occupied)
         tq, tk = p.occupancy.shape
         occupied[:tq, :tk] = p.occupancy > 0
-        is_full[:tq, :tk] = p.full_tiles()
+        # The plan's last tile may be short; here it is filled up with padding slots,
+        # which only the mask keeps out: such a tile is never full (no mask evaluated).
+        whole_q = (np.arange(tq) + 1) * tile <= len(p.query_order)
+        whole_k = (np.arange(tk) + 1) * tile <= len(p.key_order)
+        is_full[:tq, :tk] = p.full_tiles() & whole_q[:, None] & whole_k[None, :]
         partial.append(occupied & ~is_full)
         full.append(is_full)
     kv_num, kv_idx = _blocks(np.stack(partial))

@@ -1,8 +1,9 @@
 """The functional core: sparse multi-head attention with one pattern step per head.
 
 ``q [B, H, nq, d]``, ``k [B, H, nk, d]``, ``v [B, H, nk, dv]`` (positions row-major on
-the query and key grids of a :class:`~ylg.attention.masksets.HeadMasks`) give
-``[B, H, nq, dv]``. Every backend computes the same function:
+the query and key grids of a :class:`~ylg.attention.masksets.HeadMasks`, which may have
+1, 2 or 3 axes: attention on the flattened tokens) give ``[B, H, nq, dv]``. Every
+backend computes the same function:
 
 * ``dense``: full logits and the mask; the reference, and the path for XLA/TPU.
 * ``grouped``: queries grouped by the keys they share, dense batched matmuls per group
@@ -122,7 +123,8 @@ def _check_shapes(
             raise YlgError(
                 f"{name} has shape {tuple(t.shape)}; the masks want"
                 f" [{b}, {masks.num_heads}, {tokens}, {dim}] ({masks.num_heads} heads,"
-                f" {masks.nq} queries, {masks.nk} keys)"
+                f" {masks.nq} queries on {masks.query_grid}, {masks.nk} keys on {masks.grid},"
+                " row-major)"
             )
 
 

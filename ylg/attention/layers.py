@@ -1,12 +1,18 @@
-"""SAGAN-style attention blocks for ``[B, C, H, W]`` feature maps.
+"""SAGAN-style attention blocks for sequences, images and videos.
 
-Both blocks follow the spec of the published model: spectrally normalised 1x1 convs
-to queries (C/8 channels), keys (C/8) and values (C/2); keys and values max-pooled
-``key_pool x key_pool`` (so queries live on H x W and keys on H/2 x W/2); the heads'
-outputs go through a spectrally normalised 1x1 conv back to C channels, and the block
-returns ``x + gamma * out`` with ``gamma`` a learned scalar that starts at 0.
-:class:`YLGAttention2d` attends through a verified sparse pattern,
-:class:`SAGANAttention2d` is SAGAN's dense layer, so ablations swap one for the other.
+Every block follows the spec of the published model: spectrally normalised 1x1 convs
+to queries (C/8 channels), keys (C/8) and values (C/2); keys and values max-pooled by
+``key_pool`` along each axis (so queries live on the input's grid and keys on a smaller
+one); the heads' outputs go through a spectrally normalised 1x1 conv back to C
+channels, and the block returns ``x + gamma * out`` with ``gamma`` a learned scalar that
+starts at 0. Attention runs on the flattened tokens (row-major, the first axis slowest).
+
+* :class:`YLGAttention2d` (``[B, C, H, W]``) attends through a verified sparse pattern;
+  :class:`SAGANAttention2d` is SAGAN's dense layer, so ablations swap one for the other.
+* :class:`YLGAttention3d` (videos, ``[B, C, T, H, W]``) and :class:`YLGAttention1d`
+  (sequences, ``[B, C, L]``) are the same block on 3-D and 1-D grids.
+* :class:`Attention` is the base of every block (``Attention1d``, ``Attention2d``,
+  ``Attention3d`` by number of axes); :class:`YLGAttention` the base of the sparse ones.
 
 >>> import torch
 >>> layer = YLGAttention2d(64)                     # 8 heads: RTL1, RTL2, ..., LTR2
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -39,13 +46,51 @@ from ylg.attention.spectral_norm import spectral_norm
 from ylg.errors import YlgError
 from ylg.patterns import Grid, Layout, load_npz
 
-#: The layout the pattern is verified on when the layer is built: the published
+#: The layout the pattern is verified on when a 2-D layer is built: the published
 #: model's 32x32 feature maps (keys pooled to 16x16 by the default key_pool of 2).
 CHECK_SIZE = 32
+#: The input size each block checks its pattern on when it is built, per number of
+#: axes (each side rounded up to a multiple of ``key_pool``). 1-D: 512 tokens (256
+#: keys, a square number, as RTL and LTR need); 2-D: the published 32x32; 3-D: 4
+#: frames of 16x16 (1024 tokens; 256 keys with the default pooling of (1, 2, 2)).
+CHECK_SIZES: dict[int, tuple[int, ...]] = {1: (512,), 2: (CHECK_SIZE, CHECK_SIZE), 3: (4, 16, 16)}
+
+#: Per number of axes: the names of the input's sides and what the input is called.
+_SIDES = {1: "length", 2: "height, width", 3: "frames, height, width"}
+_NOUNS = {1: "sequence", 2: "feature map", 3: "video"}
+_CONVS: dict[int, type[nn.Module]] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_POOLS = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 
 
-def _conv(cin: int, cout: int) -> nn.Module:
-    return spectral_norm(nn.Conv2d(cin, cout, kernel_size=1, bias=False))
+def _conv(cin: int, cout: int, ndim: int = 2) -> nn.Module:
+    return spectral_norm(_CONVS[ndim](cin, cout, kernel_size=1, bias=False))
+
+
+def pool_sizes(key_pool: object, ndim: int) -> tuple[int, ...]:
+    """``key_pool`` as one pooling factor per axis, checked.
+
+    >>> pool_sizes(2, 3), pool_sizes((1, 2, 2), 3)
+    ((2, 2, 2), (1, 2, 2))
+    >>> pool_sizes((2, 2), 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: key_pool must be a positive integer or 3 of them (frames, ...), got (2, 2)
+    """
+
+    def positive(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    if positive(key_pool):
+        return (int(key_pool),) * ndim  # type: ignore[call-overload]
+    sequence = isinstance(key_pool, (tuple, list))
+    if sequence and len(key_pool) == ndim and all(positive(v) for v in key_pool):  # type: ignore[arg-type]
+        return tuple(int(v) for v in key_pool)  # type: ignore[union-attr]
+    if ndim == 1 or not sequence:
+        raise YlgError(f"key_pool must be a positive integer, got {key_pool!r:.60}")
+    raise YlgError(
+        f"key_pool must be a positive integer or {ndim} of them ({_SIDES[ndim]}),"
+        f" got {key_pool!r:.60}"
+    )
 
 
 def _check_pattern_argument(pattern: object, heads: object) -> None:
@@ -69,30 +114,42 @@ def _check_pattern_argument(pattern: object, heads: object) -> None:
     )
 
 
-class Attention2d(nn.Module):
-    """The contract of ylg's attention blocks, and what they share: projections,
-    pooling, head split, output conv, ``gamma``.
+class Attention(nn.Module):
+    """The contract of ylg's attention blocks on inputs with 1, 2 or 3 axes, and what
+    they share: projections, pooling, head split, output conv, ``gamma``.
 
-    Every block takes ``x [B, C, H, W]`` and returns ``x + gamma * out`` (with
-    ``return_attention=True`` also the weights ``[B, heads, H*W, H*W/key_pool^2]``), and
-    has ``channels``, ``num_heads``, ``key_pool``, ``labels`` (one name per head) and the
-    learned scalar ``gamma``. Models, inversion and figures find attention layers with
-    ``isinstance(module, Attention2d)``.
+    Every block takes ``x [B, C, *sides]`` (``ndim`` sides) and returns ``x + gamma *
+    out`` (with ``return_attention=True`` also the weights ``[B, heads, nq, nk]``), and
+    has ``channels``, ``num_heads``, ``key_pool`` (as given), ``pool`` (one factor per
+    axis), ``labels`` (one name per head) and the learned scalar ``gamma``. Subclass
+    :class:`Attention1d`, :class:`Attention2d` or :class:`Attention3d`; find every
+    block of a model with ``isinstance(module, Attention)``.
 
-    >>> isinstance(SAGANAttention2d(32), Attention2d), SAGANAttention2d(32, 2).labels
-    (True, ('dense', 'dense'))
+    >>> isinstance(YLGAttention3d(32, num_heads=4), Attention), Attention3d.ndim
+    (True, 3)
     """
 
+    #: Number of axes of the input (1: sequences, 2: images, 3: videos).
+    ndim: ClassVar[int] = 0
+    #: Whether ``key_pool`` may give one factor per axis (the 2-D blocks keep the
+    #: published single factor, which code around them reads as an int).
+    pool_per_axis: ClassVar[bool] = True
     #: One name per head (``rtl/1``, ... for YLG heads; ``dense`` for SAGAN's).
     labels: tuple[str, ...]
 
-    def __init__(self, channels: int, num_heads: int, key_pool: int) -> None:
+    def __init__(self, channels: int, num_heads: int, key_pool: Any) -> None:
+        if self.ndim not in _CONVS:
+            raise TypeError(
+                f"{type(self).__name__} has no number of axes: subclass Attention1d,"
+                " Attention2d or Attention3d"
+            )
         super().__init__()
         for name, value in (("channels", channels), ("num_heads", num_heads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise YlgError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(key_pool, bool) or not isinstance(key_pool, int) or key_pool < 1:
-            raise YlgError(f"key_pool must be a positive integer, got {key_pool!r}")
+        if not self.pool_per_axis and not isinstance(key_pool, int):
+            raise YlgError(f"key_pool must be a positive integer, got {key_pool!r:.60}")
+        pool = pool_sizes(key_pool, self.ndim)
         if channels % (8 * num_heads):
             raise YlgError(
                 f"{channels} channels do not split into {num_heads} heads: queries and keys"
@@ -101,32 +158,49 @@ class Attention2d(nn.Module):
             )
         self.channels = channels
         self.num_heads = num_heads
-        self.key_pool = key_pool
-        self.query = _conv(channels, channels // 8)
-        self.key = _conv(channels, channels // 8)
-        self.value = _conv(channels, channels // 2)
-        self.out = _conv(channels // 2, channels)
+        self.key_pool = key_pool if isinstance(key_pool, int) else pool
+        self.pool = pool
+        self.query = _conv(channels, channels // 8, self.ndim)
+        self.key = _conv(channels, channels // 8, self.ndim)
+        self.value = _conv(channels, channels // 2, self.ndim)
+        self.out = _conv(channels // 2, channels, self.ndim)
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def _pool(self, t: Tensor) -> Tensor:
-        return t if self.key_pool == 1 else F.max_pool2d(t, self.key_pool)
+        if all(p == 1 for p in self.pool):
+            return t
+        return _POOLS[self.ndim](t, self.pool)
 
     def _heads(self, t: Tensor) -> Tensor:
-        b, c, h, w = t.shape
-        return t.reshape(b, self.num_heads, c // self.num_heads, h * w).transpose(-1, -2)
+        b, c = t.shape[:2]
+        tokens = t.shape[2:].numel()  # not -1: an empty batch leaves -1 undetermined
+        return t.reshape(b, self.num_heads, c // self.num_heads, tokens).transpose(-1, -2)
 
-    def _check_input(self, x: Tensor) -> tuple[int, int]:
-        if x.dim() != 4 or x.shape[1] != self.channels:
+    def _pool_text(self) -> str:
+        """The pooling as the user gave it: ``2``, or ``1x2x2`` for one factor per axis."""
+        if isinstance(self.key_pool, tuple):
+            return "x".join(map(str, self.pool))
+        return str(self.key_pool)
+
+    def _check_sides(self, sides: tuple[int, ...]) -> None:
+        if any(s % p for s, p in zip(sides, self.pool)):
+            size = "x".join(map(str, sides))
             raise YlgError(
-                f"expected a [batch, {self.channels}, height, width] input, got {tuple(x.shape)}"
+                f"a {size} {_NOUNS[self.ndim]} does not pool by {self._pool_text()}; use sizes"
+                f" divisible by key_pool={self.key_pool}"
             )
-        h, w = int(x.shape[2]), int(x.shape[3])
-        if h % self.key_pool or w % self.key_pool:
+
+    def _check_input(self, x: Tensor) -> tuple[int, ...]:
+        if not isinstance(x, Tensor):
+            raise YlgError(f"expected a tensor, got {type(x).__name__}")
+        if x.dim() != self.ndim + 2 or x.shape[1] != self.channels:
             raise YlgError(
-                f"a {h}x{w} feature map does not pool by {self.key_pool}; use sizes divisible"
-                f" by key_pool={self.key_pool}"
+                f"expected a [batch, {self.channels}, {_SIDES[self.ndim]}] input,"
+                f" got {tuple(x.shape)}"
             )
-        return h, w
+        sides = tuple(int(s) for s in x.shape[2:])
+        self._check_sides(sides)
+        return sides
 
     def _project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Queries, keys, values per head, and the queries pooled onto the key grid."""
@@ -135,12 +209,168 @@ class Attention2d(nn.Module):
         return self._heads(q), self._heads(k), self._heads(v), self._pool(q)
 
     def _finish(self, x: Tensor, out: Tensor) -> Tensor:
-        b, _, h, w = x.shape
-        merged = out.transpose(-1, -2).reshape(b, self.channels // 2, h, w)
+        merged = out.transpose(-1, -2).reshape(x.shape[0], self.channels // 2, *x.shape[2:])
         return x + self.gamma * self.out(merged)
 
 
-class YLGAttention2d(Attention2d):
+class Attention1d(Attention):
+    """Base of the blocks on sequences ``[B, C, L]``."""
+
+    ndim = 1
+
+
+class Attention2d(Attention):
+    """The contract of ylg's 2-D attention blocks: ``x [B, C, H, W]`` in, ``x + gamma *
+    out`` out (with ``return_attention=True`` also the weights ``[B, heads, H*W,
+    H*W/key_pool^2]``). Models, inversion and figures find their attention layers with
+    ``isinstance(module, Attention2d)``.
+
+    >>> isinstance(SAGANAttention2d(32), Attention2d), SAGANAttention2d(32, 2).labels
+    (True, ('dense', 'dense'))
+    """
+
+    ndim = 2
+    pool_per_axis = False
+
+
+class Attention3d(Attention):
+    """Base of the blocks on videos ``[B, C, T, H, W]`` (frames, height, width)."""
+
+    ndim = 3
+
+
+class YLGAttention(Attention):
+    """Sparse attention block on any number of axes: each head attends through one step
+    of a verified pattern. Build :class:`YLGAttention1d`, :class:`YLGAttention2d` or
+    :class:`YLGAttention3d`; this class holds what they share.
+
+    Masks are built for each input size the first time it is seen (:meth:`masks_for`,
+    cached for the process in :data:`ylg.attention.masksets.REGISTRY`); what the
+    backends put on a device is kept on the layer (``.to()`` and ``.half()`` clear it).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        pattern: "PatternLike | Sequence[PatternLike]",
+        *,
+        heads: Sequence[object] | None,
+        num_heads: int | None,
+        order: str | None,
+        nonsquare: str | None,
+        key_pool: Any,
+        backend: str,
+        paper_compat: bool,
+        scale: bool,
+        steps: str,
+        verify: bool,
+    ) -> None:
+        _check_pattern_argument(pattern, heads)
+        if num_heads is not None:
+            count = num_heads  # checked below: 0 is refused, never read as "the default"
+        else:
+            count = len(heads) if heads is not None else 8
+        super().__init__(channels, count, key_pool)
+        pick_backend(backend, "cpu")  # rejects unknown names now
+        if steps not in STEP_MODES:
+            raise YlgError(f"steps must be one of {', '.join(STEP_MODES)}, got {steps!r}")
+        self.pattern = pattern
+        self.heads_spec = heads
+        self.order = order
+        self.nonsquare = nonsquare
+        self.backend = backend
+        self.paper_compat = paper_compat
+        self.scale = scale
+        self.steps = steps
+        self.verify = verify
+        self.last_backend: str | None = None
+        self._layouts: dict[tuple[int, ...], HeadMasks] = {}
+        # What the backends build on a device (masks, block masks, indices), per layout,
+        # backend, device and dtype: it lives on the layer, so deleting the model frees it.
+        self._prepared: dict[object, object] = {}
+        if is_exported_path(pattern):
+            qg = load_npz(pattern).layout.query_grid  # type: ignore[arg-type]
+            if qg.ndim != self.ndim:
+                raise YlgError(
+                    f"{os.fspath(pattern)} holds masks for a {qg.ndim}-D grid ({qg} queries);"  # type: ignore[arg-type]
+                    f" {type(self).__name__} takes {self.ndim}-D inputs"
+                )
+            self._masks(qg.shape)
+        else:
+            self._masks(self.check_size())
+        self.labels = self._layouts[next(iter(self._layouts))].labels
+
+    def check_size(self) -> tuple[int, ...]:
+        """The input size the pattern is verified on when the layer is built:
+        :data:`CHECK_SIZES` for the layer's number of axes, each side rounded up to a
+        multiple of its pooling factor.
+
+        >>> YLGAttention3d(32, num_heads=4, key_pool=(1, 3, 3), verify=False).check_size()
+        (4, 18, 18)
+        """
+        return tuple(-(-c // p) * p for c, p in zip(CHECK_SIZES[self.ndim], self.pool))
+
+    @torch.compiler.disable
+    def _masks(self, sides: tuple[int, ...]) -> HeadMasks:
+        """The head masks for an input of these sides (built once, then cached)."""
+        key = tuple(int(s) for s in sides)
+        if key not in self._layouts:
+            if len(key) != self.ndim:
+                raise YlgError(
+                    f"{type(self).__name__} takes {self.ndim} side(s) ({_SIDES[self.ndim]}),"
+                    f" got {len(key)}: {key}"
+                )
+            if any(s % p for s, p in zip(key, self.pool)):
+                size = "x".join(map(str, key))
+                raise YlgError(f"a {size} {_NOUNS[self.ndim]} does not pool by {self._pool_text()}")
+            grid = Grid(*(s // p for s, p in zip(key, self.pool)))
+            self._layouts[key] = head_masks(
+                self.pattern,
+                layout=Layout(grid, Grid(*key)),
+                heads=self.heads_spec,
+                num_heads=self.num_heads,
+                order=self.order,
+                nonsquare=self.nonsquare,
+                steps=self.steps,
+                verify=self.verify,
+            )
+        return self._layouts[key]
+
+    def forward(
+        self, x: Tensor, return_attention: bool = False
+    ) -> "Tensor | tuple[Tensor, Tensor]":
+        """``x [B, C, *sides]`` -> ``x + gamma * out`` (and the weights ``[B, heads, nq, nk]``)."""
+        sides = self._check_input(x)
+        masks = self._masks(sides)
+        q, k, v, pooled = self._project(x)
+        q_inner = self._heads(pooled) if self.steps == "sequential" else None
+        self.last_backend = pick_backend(self.backend, x.device, masks)
+        options = {
+            "paper_compat": self.paper_compat,
+            "scale": self.scale,
+            "q_inner": q_inner,
+            "cache": self._prepared,
+        }
+        out = sparse_attention(q, k, v, masks, backend=self.last_backend, **options)
+        y = self._finish(x, out)
+        if not return_attention:
+            return y
+        return y, attention_maps(q, k, masks, **options)
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        # .to() / .cuda() / .half(): what was built for the old device or dtype goes.
+        self._prepared.clear()
+        return super()._apply(fn, recurse)
+
+    def extra_repr(self) -> str:
+        return (
+            f"channels={self.channels}, heads={list(self.labels)}, steps={self.steps!r},"
+            f" backend={self.backend!r}, key_pool={self.key_pool}, scale={self.scale},"
+            f" paper_compat={self.paper_compat}"
+        )
+
+
+class YLGAttention2d(YLGAttention, Attention2d):
     """Sparse attention block: each head attends through one step of a verified pattern.
 
     ``pattern``: ``"ylg"`` (RTL and LTR; heads RTL1, RTL2, RTL1, RTL2, LTR1, LTR2, LTR1,
@@ -172,88 +402,139 @@ class YLGAttention2d(Attention2d):
         steps: str = "parallel",
         verify: bool = True,
     ) -> None:
-        _check_pattern_argument(pattern, heads)
-        if num_heads is not None:
-            count = num_heads  # checked below: 0 is refused, never read as "the default"
-        else:
-            count = len(heads) if heads is not None else 8
-        super().__init__(channels, count, key_pool)
-        pick_backend(backend, "cpu")  # rejects unknown names now
-        if steps not in STEP_MODES:
-            raise YlgError(f"steps must be one of {', '.join(STEP_MODES)}, got {steps!r}")
-        self.pattern = pattern
-        self.heads_spec = heads
-        self.order = order
-        self.nonsquare = nonsquare
-        self.backend = backend
-        self.paper_compat = paper_compat
-        self.scale = scale
-        self.steps = steps
-        self.verify = verify
-        self.last_backend: str | None = None
-        self._layouts: dict[tuple[int, int], HeadMasks] = {}
-        # What the backends build on a device (masks, block masks, indices), per layout,
-        # backend, device and dtype: it lives on the layer, so deleting the model frees it.
-        self._prepared: dict[object, object] = {}
-        if is_exported_path(pattern):
-            qg = load_npz(pattern).layout.query_grid  # type: ignore[arg-type]
-            self.masks_for(qg.height, qg.width)
-        else:
-            self.masks_for(CHECK_SIZE, CHECK_SIZE)
-        self.labels = self._layouts[next(iter(self._layouts))].labels
+        super().__init__(
+            channels,
+            pattern,
+            heads=heads,
+            num_heads=num_heads,
+            order=order,
+            nonsquare=nonsquare,
+            key_pool=key_pool,
+            backend=backend,
+            paper_compat=paper_compat,
+            scale=scale,
+            steps=steps,
+            verify=verify,
+        )
 
-    @torch.compiler.disable
     def masks_for(self, height: int, width: int) -> HeadMasks:
         """The head masks for an ``height x width`` feature map (built once, then cached)."""
-        key = (height, width)
-        if key not in self._layouts:
-            if height % self.key_pool or width % self.key_pool:
-                raise YlgError(f"a {height}x{width} map does not pool by {self.key_pool}")
-            grid = Grid(height // self.key_pool, width // self.key_pool)
-            self._layouts[key] = head_masks(
-                self.pattern,
-                layout=Layout(grid, Grid(height, width)),
-                heads=self.heads_spec,
-                num_heads=self.num_heads,
-                order=self.order,
-                nonsquare=self.nonsquare,
-                steps=self.steps,
-                verify=self.verify,
-            )
-        return self._layouts[key]
+        return self._masks((height, width))
 
-    def forward(
-        self, x: Tensor, return_attention: bool = False
-    ) -> "Tensor | tuple[Tensor, Tensor]":
-        """``x [B, C, H, W]`` -> ``x + gamma * out`` (and the attention ``[B, heads, nq, nk]``)."""
-        h, w = self._check_input(x)
-        masks = self.masks_for(h, w)
-        q, k, v, pooled = self._project(x)
-        q_inner = self._heads(pooled) if self.steps == "sequential" else None
-        self.last_backend = pick_backend(self.backend, x.device, masks)
-        options = {
-            "paper_compat": self.paper_compat,
-            "scale": self.scale,
-            "q_inner": q_inner,
-            "cache": self._prepared,
-        }
-        out = sparse_attention(q, k, v, masks, backend=self.last_backend, **options)
-        y = self._finish(x, out)
-        if not return_attention:
-            return y
-        return y, attention_maps(q, k, masks, **options)
 
-    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
-        # .to() / .cuda() / .half(): what was built for the old device or dtype goes.
-        self._prepared.clear()
-        return super()._apply(fn, recurse)
+class YLGAttention3d(YLGAttention, Attention3d):
+    """:class:`YLGAttention2d` for videos: ``x [B, C, T, H, W]`` (frames, height, width),
+    attention over the ``T*H*W`` flattened tokens through a verified pattern on the 3-D
+    grid (patterns see frame coordinates ``qt``, ``kt`` besides ``qi, qj, ki, kj``).
 
-    def extra_repr(self) -> str:
-        return (
-            f"channels={self.channels}, heads={list(self.labels)}, steps={self.steps!r},"
-            f" backend={self.backend!r}, key_pool={self.key_pool}, scale={self.scale},"
-            f" paper_compat={self.paper_compat}"
+    Options as :class:`YLGAttention2d`, with two defaults of their own:
+
+    * ``key_pool=(1, 2, 2)``: keys and values pooled 2x2 within each frame, not across
+      frames. Videos have few frames (4 to 16 here, against 16 to 64 rows), motion
+      between neighbouring frames is what video attention is for, and pooling time by 2
+      would also require an even frame count. An int pools every axis alike.
+    * ``nonsquare="spatial"``: a query behaves as the key cell under it (frame ``t``, row
+      ``i//2``, column ``j//2``), which keeps local patterns local. The 2-D layer keeps
+      the pattern's own rule (``repeat``, the authors' code), which on a video would map
+      a query onto a key of another frame; ``None`` asks for the pattern's own rule.
+
+    The pattern is verified for Full Information at build on 4x16x16 inputs (keys
+    4x8x8 with the default pooling; each side rounded up to a multiple of ``key_pool``)
+    and at every new input size. A purely local pattern (a 3x3x3 neighbourhood) never
+    has Full Information in one layer: pass ``verify=False`` for it.
+
+    >>> import torch
+    >>> layer = YLGAttention3d(32, num_heads=4)                  # RTL1, RTL2, LTR1, LTR2
+    >>> y, attn = layer(torch.randn(1, 32, 4, 8, 8), return_attention=True)
+    >>> y.shape, attn.shape                                      # keys 4x4x4
+    (torch.Size([1, 32, 4, 8, 8]), torch.Size([1, 4, 256, 64]))
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
+        *,
+        heads: Sequence[object] | None = None,
+        num_heads: int | None = None,
+        order: str | None = None,
+        nonsquare: str | None = "spatial",
+        key_pool: "int | tuple[int, int, int]" = (1, 2, 2),
+        backend: str = "auto",
+        paper_compat: bool = False,
+        scale: bool = False,
+        steps: str = "parallel",
+        verify: bool = True,
+    ) -> None:
+        super().__init__(
+            channels,
+            pattern,
+            heads=heads,
+            num_heads=num_heads,
+            order=order,
+            nonsquare=nonsquare,
+            key_pool=key_pool,
+            backend=backend,
+            paper_compat=paper_compat,
+            scale=scale,
+            steps=steps,
+            verify=verify,
         )
+
+    def masks_for(self, frames: int, height: int, width: int) -> HeadMasks:
+        """The head masks for a ``frames x height x width`` video (built once, then cached)."""
+        return self._masks((frames, height, width))
+
+
+class YLGAttention1d(YLGAttention, Attention1d):
+    """:class:`YLGAttention2d` for sequences: ``x [B, C, L]``, attention through a verified
+    pattern on the 1-D grid of ``L`` tokens (patterns see ``qj``, ``kj``; ``qi = ki = 0``).
+
+    Defaults as :class:`YLGAttention3d`: ``key_pool=2``, ``nonsquare="spatial"`` (query
+    ``x`` behaves as key ``x // 2``). Verified at build on 512 tokens (256 keys: RTL and
+    LTR have Full Information when the key count is a square, their stride being its
+    square root) and at every new length.
+
+    >>> import torch
+    >>> layer = YLGAttention1d(32, num_heads=4)
+    >>> layer(torch.randn(2, 32, 512)).shape
+    torch.Size([2, 32, 512])
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
+        *,
+        heads: Sequence[object] | None = None,
+        num_heads: int | None = None,
+        order: str | None = None,
+        nonsquare: str | None = "spatial",
+        key_pool: int = 2,
+        backend: str = "auto",
+        paper_compat: bool = False,
+        scale: bool = False,
+        steps: str = "parallel",
+        verify: bool = True,
+    ) -> None:
+        super().__init__(
+            channels,
+            pattern,
+            heads=heads,
+            num_heads=num_heads,
+            order=order,
+            nonsquare=nonsquare,
+            key_pool=key_pool,
+            backend=backend,
+            paper_compat=paper_compat,
+            scale=scale,
+            steps=steps,
+            verify=verify,
+        )
+
+    def masks_for(self, length: int) -> HeadMasks:
+        """The head masks for a sequence of ``length`` tokens (built once, then cached)."""
+        return self._masks((length,))
 
 
 class SAGANAttention2d(Attention2d):
