@@ -1,4 +1,4 @@
-"""`ylg stack` and `ylg draw reach` (in-process through the real entry point, so exit
+"""`ylg verify` and `ylg flow` on stacks of layers, and `ylg draw reach` (in-process through the real entry point, so exit
 codes and one-line errors are what a shell sees), and the reach figures."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_stack_of_a_pattern_exits_1_then_0(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "stack", "window", "--layers", "3", "--grid", "16x16")
+    code, out, _ = run(capsys, "verify", "window", "--layers", "3", "--grid", "16x16")
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == "full information across 3 layers: does NOT hold"
@@ -41,13 +41,13 @@ def test_stack_of_a_pattern_exits_1_then_0(capsys: pytest.CaptureFixture[str]) -
     assert "input 13 (0,13) -> output 0 (0,0): no path" in out
     assert "min 169, mean 232.6, max 256 of 256;" in out
     assert "layers needed for full information: 4 (window repeated)" in out
-    code, out, _ = run(capsys, "stack", "window", "--layers", "4", "--grid", "16x16")
+    code, out, _ = run(capsys, "verify", "window", "--layers", "4", "--grid", "16x16")
     assert code == 0 and "across 4 layers: holds" in out
 
 
 def test_stack_json_and_no_needed(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "stack", "fixed", "--layers", "2", "--grid", "4x4", "--json", "--examples", "2"
+        capsys, "verify", "fixed", "--layers", "2", "--grid", "4x4", "--json", "--examples", "2"
     )
     data = json.loads(out)
     expected = stack_full_information([load_pattern("fixed").on("4x4")] * 2)
@@ -55,7 +55,7 @@ def test_stack_json_and_no_needed(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["property"] == "full information across layers" and data["layers"] == 2
     assert data["layers_needed"]["layers"] is None and data["layers_needed"]["reason"] == "never"
     assert data["receptive_field"]["outputs"] == 16 and data["axes"] == ["i", "j"]
-    code, out, _ = run(capsys, "stack", "ltr", "--grid", "4x4", "--no-needed")
+    code, out, _ = run(capsys, "verify", "ltr", "--layers", "1", "--grid", "4x4", "--no-needed")
     assert code == 0 and "layers needed" not in out and "across 1 layer: holds" in out
 
 
@@ -68,7 +68,7 @@ def test_stack_of_a_model_file_on_a_video_grid(
         'name = "video"\ngrid = "4x6x6"\n[[layers]]\npattern = "cube.toml"\nrepeat = 2\n'
         '[[layers]]\npattern = "cube.toml"\norder = "snake"\n'
     )
-    code, out, _ = run(capsys, "stack", "--model", str(model), "--examples", "1")
+    code, out, _ = run(capsys, "verify", "--model", str(model), "--examples", "1")
     assert code == 1 and "stack: video on 4x6x6" in out
     assert "cells are (t, i, j)" in out and "input 4 (0,0,4) -> output 0 (0,0,0)" in out
     assert "reach per group of axes" in out
@@ -76,14 +76,14 @@ def test_stack_of_a_model_file_on_a_video_grid(
     expected = layers_needed([cube] * 3)
     assert expected.layers == 5
     assert f"layers needed for full information: {expected.layers}" in out
-    code, out, _ = run(capsys, "stack", "--model", str(model), "--grid", "2x2x2", "--json")
+    code, out, _ = run(capsys, "verify", "--model", str(model), "--grid", "2x2x2", "--json")
     assert code == 0 and json.loads(out)["pairs"] == 64
 
 
 def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys,
-        "stack",
+        "flow",
         "star",
         "--layers",
         "2",
@@ -97,7 +97,7 @@ def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and "max flow: 1 (from 2 inputs to 1 outputs" in out
     code, out, _ = run(
         capsys,
-        "stack",
+        "flow",
         "star",
         "--layers",
         "2",
@@ -109,22 +109,29 @@ def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) ->
         "3,3;3,2",
         "--json",
     )
-    assert json.loads(out)["max_flow"]["value"] == 1
+    assert json.loads(out)["value"] == 1
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["stack", "--grid", "4x4"], "give a PATTERN (with --layers N) or --model FILE"),
-        (["stack", "ltr", "--model", "m.toml", "--grid", "4x4"], "one of the two"),
-        (["stack", "ltr"], "give --grid"),
-        (["stack", "ltr", "--grid", "4x4", "--layers", "0"], "--layers"),
-        (["stack", "nope", "--grid", "4x4"], "unknown pattern 'nope'"),
-        (["stack", "ltr", "--grid", "4x4", "--param", "r=2"], "has no parameter 'r'"),
-        (["stack", "ltr", "--grid", "4x4", "--from", "0,0"], "give both --from and --to"),
-        (["stack", "ltr", "--grid", "4x4", "--from", "9,9", "--to", "0,0"], "outside the 4x4"),
-        (["stack", "--model", "missing.toml", "--grid", "4x4"], "no model file missing.toml"),
-        (["stack", "ltr", "--grid", "4x4", "--method", "magic"], "--method"),
+        (["verify", "--grid", "4x4"], "give a PATTERN (with --layers N) or --model FILE"),
+        (["verify", "ltr", "--model", "m.toml", "--grid", "4x4"], "one of the two"),
+        (["verify", "ltr"], "give --grid"),
+        (["verify", "ltr", "--grid", "4x4", "--layers", "0"], "--layers"),
+        (["verify", "nope", "--grid", "4x4"], "unknown pattern 'nope'"),
+        (["verify", "ltr", "--grid", "4x4", "--param", "r=2"], "has no parameter 'r'"),
+        (["flow", "ltr", "--layers", "2", "--grid", "4x4", "--from", "0,0"], "--to"),
+        (
+            ["flow", "ltr", "--layers", "2", "--grid", "4x4", "--from", "9,9", "--to", "0,0"],
+            "outside the 4x4",
+        ),
+        (
+            ["verify", "star", "--layers", "2", "--grid", "4x4", "--flow", "2"],
+            "--flow checks one pattern",
+        ),
+        (["verify", "--model", "missing.toml", "--grid", "4x4"], "no model file missing.toml"),
+        (["verify", "ltr", "--grid", "4x4", "--method", "magic"], "--method"),
         (["draw", "reach", "ltr", "--grid", "4x4", "-o", "x.jpg"], "must end in .png"),
         (["draw", "reach", "ltr", "--grid", "4x4", "--query", "9,9"], "outside the 4x4 grid"),
     ],
@@ -142,12 +149,12 @@ def test_model_file_errors_from_the_command_line(
 ) -> None:
     model = tmp_path / "m.toml"
     model.write_text('[[layers]]\npattern = "ltr"\nrepeat = 0\n')
-    code, _, err = run(capsys, "stack", "--model", str(model), "--grid", "4x4")
+    code, _, err = run(capsys, "verify", "--model", str(model), "--grid", "4x4")
     assert code == 2 and "layer 1: repeat must be a positive integer, got 0" in err
     model.write_text('[[layers]]\npattern = "ltr"\n')
     for extra, message in ((["--layers", "2"], "--layers goes with a PATTERN"),
                            ([], "names no grid")):  # fmt: skip
-        code, _, err = run(capsys, "stack", "--model", str(model), *extra)
+        code, _, err = run(capsys, "verify", "--model", str(model), *extra)
         assert code == 2 and message in err
 
 
@@ -205,7 +212,7 @@ CELLS = st.sampled_from(["0,0", "1,1;0,1", "0,0,0", "9,9", "", ";", "a,b", "0", 
 @st.composite
 def stack_command(draw: st.DrawFn, folder: Path) -> list[str]:
     draw_it = draw(st.booleans())
-    args = ["draw", "reach"] if draw_it else ["stack"]
+    args = ["draw", "reach"] if draw_it else [draw(st.sampled_from(["verify", "flow"]))]
     source = draw(st.sampled_from(["pattern", "model", "both", "none"]))
     patterns = st.one_of(
         st.sampled_from(["ltr", "window", "na", "axial", "fixed", "star"]),

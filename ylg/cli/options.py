@@ -72,7 +72,7 @@ PATTERN = PatternType()
 PARAM = ParamAssignment()
 
 
-def _merge(
+def merge_options(
     fn: Callable[..., Any],
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]],
     names: tuple[str, ...],
@@ -92,17 +92,14 @@ def _merge(
     return wrapper
 
 
-def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--grid``, ``--query-grid``, ``--order``, ``--nonsquare`` and ``--stride``, handed to
-    the command as one :class:`~ylg.patterns.Layout` named ``layout``."""
-    options = [
-        click.option(
-            "--grid",
-            "-g",
-            type=GRID,
-            required=True,
-            help="Key grid: 64, HxW (32x32) or TxHxW (16x32x32).",
-        ),
+def layout_option_list(required: bool = True) -> list[Callable[[Callable[..., Any]], Any]]:
+    """The click options of a layout: ``--grid`` (required or not), ``--query-grid``,
+    ``--order``, ``--nonsquare``, ``--stride``."""
+    grid_help = "Key grid: 64, HxW (32x32) or TxHxW (16x32x32)."
+    if not required:
+        grid_help += " A model file may name its own."
+    return [
+        click.option("--grid", "-g", type=GRID, required=required, help=grid_help),
         click.option(
             "--query-grid",
             type=GRID,
@@ -125,32 +122,43 @@ def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--stride", type=click.IntRange(min=1), default=None, help="Override s."),
     ]
 
+
+#: The names the layout options hand to a command before they become one Layout.
+LAYOUT_NAMES = ("grid", "query_grid", "order", "nonsquare", "stride")
+
+
+def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--grid``, ``--query-grid``, ``--order``, ``--nonsquare`` and ``--stride``, handed to
+    the command as one :class:`~ylg.patterns.Layout` named ``layout``."""
+
     def build(_: dict[str, Any], **values: Any) -> tuple[str, Layout]:
         return "layout", Layout(**values)
 
-    return _merge(fn, options, ("grid", "query_grid", "order", "nonsquare", "stride"), build)
+    return merge_options(fn, layout_option_list(), LAYOUT_NAMES, build)
+
+
+def param_option() -> Callable[[Callable[..., Any]], Any]:
+    """``--param NAME=INT`` (repeatable): the pattern's parameters."""
+    return click.option(
+        "--param",
+        "params",
+        type=PARAM,
+        multiple=True,
+        help="Set one of the pattern's parameters, NAME=INT (repeat for several).",
+    )
 
 
 def pattern_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``PATTERN`` (a library name or a TOML file) and ``--param NAME=INT`` (repeatable),
     handed to the command as one :class:`~ylg.patterns.Pattern` named ``pattern``."""
-    options = [
-        click.argument("pattern", type=PATTERN),
-        click.option(
-            "--param",
-            "params",
-            type=PARAM,
-            multiple=True,
-            help="Set one of the pattern's parameters, NAME=INT (repeat for several).",
-        ),
-    ]
+    options = [click.argument("pattern", type=PATTERN), param_option()]
 
     def build(
         kwargs: dict[str, Any], pattern: Pattern, params: tuple[tuple[str, int], ...]
     ) -> tuple[str, Pattern]:
         return "pattern", pattern.with_params(dict(params))
 
-    return _merge(fn, options, ("pattern", "params"), build)
+    return merge_options(fn, options, ("pattern", "params"), build)
 
 
 def tile_option(fn: Callable[..., Any]) -> Callable[..., Any]:

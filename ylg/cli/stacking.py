@@ -3,14 +3,13 @@
 A stack is a pattern repeated (``PATTERN --layers N``) or a model file
 (``--model FILE``, see :mod:`ylg.patterns.model`), laid on the layout the usual options
 give (a model file may name its own grid). :func:`stack_options` declares those options
-and hands the command one :class:`StackChoice`; ``ylg stack`` and ``ylg draw reach``
+and hands the command one :class:`StackChoice`; ``ylg verify``, ``ylg flow`` and ``ylg draw reach``
 use it, and so can any command that takes ``--layers`` or ``--model``. Nothing heavy is
 imported here: the checks import :mod:`ylg.ifg` when they run.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,15 @@ from typing import Any
 
 import click
 
-from ylg.cli.options import GRID, NONSQUARE, PARAM, PATTERN
+from ylg.cli.options import (
+    LAYOUT_NAMES,
+    PATTERN,
+    layout_option_list,
+    merge_options,
+    param_option,
+)
 from ylg.errors import YlgError
-from ylg.patterns import ORDERS, Grid, Layout, Masks, Pattern
+from ylg.patterns import Grid, Layout, Masks, Pattern
 from ylg.patterns.model import MAX_LAYERS, load_model
 
 
@@ -32,6 +37,8 @@ class StackChoice:
     layers: list[Masks]
     cycle: list[Masks]
     name: str
+    #: Whether a stack was asked for (--layers or --model), not one pattern on its own.
+    stacked: bool = True
 
     @property
     def output_grid(self) -> Grid:
@@ -74,7 +81,7 @@ def choose_stack(
         base = grid if grid is not None else chosen.grid
         layout = Layout(base, query_grid, None, nonsquare, None)
         stack = chosen.on(layout, order=order, stride=stride)
-        return StackChoice(stack, stack, chosen.name)
+        return StackChoice(stack, stack, chosen.name, stacked=True)
     assert pattern is not None
     if grid is None:
         raise YlgError("give --grid (like --grid 32x32 or --grid 16x32x32)")
@@ -85,7 +92,7 @@ def choose_stack(
     last = inner if layout.square else laid.on(layout)
     stack = [inner] * (depth - 1) + [last]
     name = f"{laid.name} x{depth}" if depth > 1 else laid.name
-    return StackChoice(stack, [inner], name)
+    return StackChoice(stack, [inner], name, stacked=layers is not None)
 
 
 def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,18 +101,12 @@ def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     as one :class:`StackChoice` named ``choice``."""
     options = [
         click.argument("pattern", type=PATTERN, required=False),
-        click.option(
-            "--param",
-            "params",
-            type=PARAM,
-            multiple=True,
-            help="Set one of the pattern's parameters, NAME=INT (repeat for several).",
-        ),
+        param_option(),
         click.option(
             "--layers",
             type=click.IntRange(1, MAX_LAYERS),
             default=None,
-            help="Layers of PATTERN stacked (default 1).",
+            help="Layers of PATTERN stacked (default: one, checked on its own).",
         ),
         click.option(
             "--model",
@@ -113,57 +114,12 @@ def stack_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="A model file (TOML): its [[layers]] in order, instead of a PATTERN.",
         ),
-        click.option(
-            "--grid",
-            "-g",
-            type=GRID,
-            default=None,
-            help="Grid: 64, HxW (32x32) or TxHxW (16x32x32); a model file may name its own.",
-        ),
-        click.option(
-            "--query-grid",
-            type=GRID,
-            default=None,
-            help="Query grid of the last layer when it differs from the grid.",
-        ),
-        click.option(
-            "--order",
-            type=click.Choice(list(ORDERS)),
-            default=None,
-            help="Enumeration of the cells (default: the pattern's own; a model layer's own"
-            " order wins).",
-        ),
-        click.option(
-            "--nonsquare",
-            type=NONSQUARE,
-            default=None,
-            help="How the last layer's queries map onto a different grid.",
-        ),
-        click.option(
-            "--stride",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Override s (a model layer's own stride wins).",
-        ),
+        *layout_option_list(required=False),
     ]
-    names = (
-        "pattern",
-        "params",
-        "layers",
-        "model",
-        "grid",
-        "query_grid",
-        "order",
-        "nonsquare",
-        "stride",
+
+    def build(_: dict[str, Any], **values: Any) -> tuple[str, StackChoice]:
+        return "choice", choose_stack(**values)
+
+    return merge_options(
+        fn, options, ("pattern", "params", "layers", "model", *LAYOUT_NAMES), build
     )
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in names}
-        kwargs["choice"] = choose_stack(**values)
-        return fn(*args, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
