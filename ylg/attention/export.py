@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ylg.errors import PatternError, YlgError
-from ylg.patterns.masks import Exported, Masks
+from ylg.patterns.exported import Exported
+from ylg.patterns.masks import Masks
 from ylg.patterns.tiles import DEFAULT_TILE
 
 if TYPE_CHECKING:
