@@ -150,6 +150,39 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
             ),
         ],
     ),
+    (
+        "Videos and sequences",
+        "Every figure takes grids of 1, 2 or 3 axes. A video (`TxHxW`) is drawn as its"
+        " frames side by side, labelled t=0, t=1, ...; a sequence as one row of cells;"
+        " graphs number a video's tokens frame after frame.",
+        [
+            (
+                "ESA and the 3-D Hilbert curve on a 3x4x4 video: solid inside a frame, dotted"
+                " where the order moves to another frame",
+                "draw order --grid 3x4x4 --order esa --order hilbert",
+                "video-3x4x4-orders",
+            ),
+            (
+                "One query of neighborhood attention (`na`, window 3x5x5) on a 6x12x12 video:"
+                " at the top border its window is shifted inwards, as NATTEN does",
+                "draw query na --grid 6x12x12 --param win_t=3 --param win_i=5 --param win_j=5"
+                " --query 2,1,6",
+                "video-na-query",
+            ),
+            (
+                "LTR on a 2x2x3 video (12 tokens a layer, frame after frame)",
+                "draw ifg ltr --grid 2x2x3 --order rowmajor --missing",
+                "video-2x2x3-ltr-ifg",
+            ),
+            (
+                "Which order of the tokens makes a block-sparse kernel fastest: the library's"
+                " video patterns on 16x32x32 (16,384 tokens), 128 x 128 tiles (`ylg compare"
+                " --tiles` prints the numbers)",
+                "compare na dilated-na gna sta radial block-global --grid 16x32x32 --tiles",
+                "video-tiles-by-order",
+            ),
+        ],
+    ),
 ]
 
 

@@ -16,11 +16,12 @@ from ylg.figures.masks import draw_masks
 from ylg.figures.orders import draw_orders
 from ylg.figures.query import draw_query
 from ylg.figures.save import figure_bytes, figure_format, save_figure
-from ylg.figures.tiles import draw_tiles
+from ylg.figures.tiles import draw_order_tiles, draw_tiles
 
 __all__ = [
     "draw_ifg",
     "draw_masks",
+    "draw_order_tiles",
     "draw_orders",
     "draw_query",
     "draw_tiles",

@@ -11,6 +11,11 @@ inputs it misses (long lists cut with "..."). ``paths_to=o`` highlights the edge
 on paths that reach output ``o`` and greys the rest. Graphs of more than
 :data:`MAX_TOKENS` tokens a layer are refused: draw the masks instead.
 
+Nodes are row-major positions on any grid: a sequence's tokens in order, a video's
+(``TxHxW``) frame after frame, with a grey rule between frames and ``t=0``, ``t=1``,
+... written left of the inputs, so a small video (``2x3x3``: 18 tokens a layer) is
+drawn like an image of 18 cells.
+
 >>> from ylg.patterns import load_pattern
 >>> fig = draw_ifg(load_pattern("ltr").on("3x3", order="rowmajor"))
 >>> fig.axes[0].get_title()
@@ -30,7 +35,7 @@ from ylg.errors import YlgError
 from ylg.figures.style import NODE_FACE, RED, new_figure, step_colour
 from ylg.ifg import reach_matrices, reachability
 from ylg.ifg.layers import layer_grids, step_matrices
-from ylg.patterns import Masks
+from ylg.patterns import Grid, Masks
 
 #: Most tokens a layer for which a graph is drawn.
 MAX_TOKENS = 64
@@ -122,6 +127,29 @@ def _mark_missing(
     handles.append(Line2D([], [], color=RED, lw=1, ls=(0, (4, 3)) if drawn else "", label=label))
 
 
+def _mark_frames(ax: Axes, grids: list[Grid], ys: list[np.ndarray], font: float) -> None:
+    """On video layers, a grey rule between frames and each frame's ``t=`` left of V0."""
+    for layer, (grid, y) in enumerate(zip(grids, ys)):
+        if grid.ndim != 3 or grid.shape[0] < 2:
+            continue
+        per = grid.size // grid.shape[0]
+        for f in range(grid.shape[0]):
+            first, last = y[f * per], y[(f + 1) * per - 1]
+            if f:
+                rule = (y[f * per - 1] + first) / 2
+                ax.plot([layer - 0.3, layer + 0.3], [rule, rule], color=FADED, lw=1.0, zorder=0)
+            if layer == 0:
+                ax.text(
+                    -0.32,
+                    (first + last) / 2,
+                    f"t={f}",
+                    ha="right",
+                    va="center",
+                    fontsize=font + 1,
+                    color="#555555",
+                )
+
+
 def draw_ifg(
     masks: Masks,
     *,
@@ -190,6 +218,7 @@ def draw_ifg(
         )
     if missing:
         _mark_missing(ax, lost, ys, font, handles)
+    _mark_frames(ax, grids, ys, font)
 
     for layer, y in enumerate(ys):
         edges = [
@@ -216,7 +245,7 @@ def draw_ifg(
             reached = int(on_path[0].sum())
             title += f"\npaths to output {paths_to} reach {reached} of {sizes[0]} inputs"
     ax.set_title(title, fontsize=10)
-    ax.set_xlim(-0.5, steps + (2.4 if marks else 0.5))
+    ax.set_xlim(-0.8 if grids[0].ndim == 3 else -0.5, steps + (2.4 if marks else 0.5))
     ax.set_ylim(-(tallest - 1) - 0.8, 1.6)
     ax.axis("off")
     ax.legend(

@@ -11,6 +11,9 @@ a side: each pixel stands for a square block of positions and a step counts as
 attending the block when it attends any position in it, so that sparse structure
 stays visible (the 16384 x 16384 masks of a 128x128 grid are pooled by 32).
 
+Positions are row-major on any grid; on a video layout (``TxHxW``) dashed rules
+separate the frames of the queries and of the keys (unless ``by_order``).
+
 >>> from ylg.patterns import load_pattern
 >>> fig = draw_masks(load_pattern("ltr").on("3x3", order="rowmajor"))
 >>> [ax.get_title() for ax in fig.axes]
@@ -42,6 +45,8 @@ _BLOCK_ELEMENTS = 1 << 22
 MAX_PAIRS = 1 << 32
 #: Pairs (all steps) from which ``progress=True`` shows a bar.
 PROGRESS_PAIRS = 1 << 28
+#: Most frames of a video layout whose boundaries are ruled on a mask figure.
+MAX_FRAME_RULES = 64
 
 
 def _as_steps(source: "Masks | np.ndarray") -> "Masks | np.ndarray":
@@ -220,6 +225,19 @@ def _axes_style(ax: Axes, nq: int, nk: int, b: int, labels: tuple[str, str]) -> 
     ax.set_ylabel(labels[1])
 
 
+def _frame_rules(ax: Axes, masks: Masks) -> None:
+    """On a video layout, dashed rules between the frames of the queries (rows) and of
+    the keys (columns): row-major positions run frame after frame."""
+    for grid, rule in ((masks.grid, ax.axvline), (masks.query_grid, ax.axhline)):
+        frames = grid.full_shape()[0]
+        if grid.ndim != 3 or not 1 < frames <= MAX_FRAME_RULES:
+            continue
+        per = grid.size // frames
+        for f in range(1, frames):  # white under black dashes: seen on every colour
+            rule(f * per - 0.5, color="white", lw=1.4, zorder=3)
+            rule(f * per - 0.5, color="black", lw=0.7, ls=(0, (3, 3)), zorder=3)
+
+
 def draw_masks(
     masks: "Masks | np.ndarray",
     *,
@@ -272,6 +290,8 @@ def draw_masks(
             aspect="equal",
         )
         _axes_style(ax, nq, nk, b, labels)
+        if isinstance(source, Masks) and not by_order:
+            _frame_rules(ax, source)
         ax.set_title(label, fontsize=10)
     if title is None and isinstance(source, Masks):
         title = f"{source.pattern.name}: {source.describe()}"

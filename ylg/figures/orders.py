@@ -1,13 +1,22 @@
 """Enumeration figures (the paper's Figure 3): each cell's number in an order, and the path.
 
 Every panel shows one enumeration of the grid: cells shaded from the first to the
-last, each cell's rank written in it (grids up to 16 cells a side) and the order
-drawn as a path through the cell centres (up to 64 a side) from the first cell,
-outlined in red. Row-major and ESA side by side are the default, as in the paper.
+last, each cell's rank written in it (up to :data:`NUMBER_LIMIT` cells a side and
+:data:`NUMBER_CELLS` cells in all) and the order drawn as a path through the cell
+centres (up to :data:`PATH_LIMIT` a side) from the first cell, outlined in red.
+Row-major and ESA side by side are the default, as in the paper.
+
+Grids of any number of axes are drawn the way :mod:`ylg.figures.cells` lays them out:
+a sequence as one row of cells, a video (``TxHxW``) as its frames side by side,
+labelled ``t=0``, ``t=1``, ..., one row of panels per order. On a video the path is
+solid inside a frame and dotted where the order moves on to another frame.
 
 >>> fig = draw_orders("4x4")
 >>> [ax.get_title() for ax in fig.axes]
 ['row-major (reshape)', 'ESA (Manhattan distance)']
+>>> fig = draw_orders("2x3x3", ["snake"])
+>>> sorted({t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("t=")})
+['t=0', 't=1']
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ylg.errors import YlgError
+from ylg.figures.cells import Canvas
 from ylg.figures.style import GRID_LINE, RED, new_figure
 from ylg.patterns import ORDERS, Grid, enumeration, ranks
 
@@ -35,40 +45,90 @@ ORDER_TITLES = {
 }
 #: Grid sides up to which ranks are written in the cells.
 NUMBER_LIMIT = 16
+#: Most cells whose ranks are written (a 4x16x16 video, 64 ranks a frame).
+NUMBER_CELLS = 1024
 #: Grid sides up to which the path is drawn.
 PATH_LIMIT = 64
+#: Narrowest cell (inches) through which the path is drawn.
+PATH_CELL = 0.07
 #: Largest grid side drawn.
 MAX_SIDE = 1024
+#: Most cells drawn (a 16x256x256 video).
+MAX_CELLS = 1 << 20
 #: Light shades from the first cell to the last (viridis mixed with white).
 RANK_CMAP = ListedColormap(0.5 + 0.5 * colormaps["viridis"](np.linspace(0, 1, 256))[:, :3])
 
 
-def _panel(ax: Axes, grid: Grid, order: str) -> None:
-    h, w = grid.height, grid.width
-    rank = ranks(order, h, w).reshape(h, w)
+def numbered(grid: Grid) -> bool:
+    """Whether an enumeration figure of ``grid`` writes every cell's rank.
+
+    >>> numbered(Grid(16, 16)), numbered(Grid(4, 16, 16)), numbered(Grid(5, 16, 16))
+    (True, True, False)
+    """
+    _, h, w = grid.full_shape()
+    return max(h, w) <= NUMBER_LIMIT and grid.size <= NUMBER_CELLS
+
+
+def _font(canvas: Canvas, panel_w: float, digits: int) -> float:
+    """Rank font size: the 2-D sizes of the paper's figures, smaller cells on a strip."""
+    side = max(canvas.h, canvas.w)
+    if not canvas.video and canvas.grid.ndim == 2:
+        return 11 if side <= 8 else (9 if side <= 12 else 7)
+    cell_points = 72 * panel_w / canvas.shape[1]
+    return float(max(4.0, min(11.0, 0.8 * cell_points / max(1.0, 0.6 * digits + 0.4))))
+
+
+def _path(ax: Axes, canvas: Canvas, order: np.ndarray, width: float) -> None:
+    """The order as a line through the cell centres; on a video, moves between frames
+    dotted (and drawn as a second line)."""
+    x, y = canvas.xy(order)
+    if not canvas.video:
+        ax.plot(x, y, color="#222222", linewidth=width, alpha=0.75, zorder=2)
+        return
+    frame = order // (canvas.h * canvas.w)
+    jumps = np.flatnonzero(frame[1:] != frame[:-1])
+    inside_x, inside_y = np.insert(x, jumps + 1, np.nan), np.insert(y, jumps + 1, np.nan)
+    ax.plot(inside_x, inside_y, color="#222222", linewidth=width, alpha=0.75, zorder=2)
+    if jumps.size:
+        cross_x = np.stack([x[jumps], x[jumps + 1], np.full(jumps.size, np.nan)], 1).ravel()
+        cross_y = np.stack([y[jumps], y[jumps + 1], np.full(jumps.size, np.nan)], 1).ravel()
+        ax.plot(
+            cross_x,
+            cross_y,
+            color="#222222",
+            linewidth=0.7 * width,
+            alpha=0.5,
+            linestyle=(0, (1, 2)),
+            zorder=2,
+        )
+
+
+def _panel(ax: Axes, canvas: Canvas, order: str, panel_w: float) -> None:
+    grid = canvas.grid
+    rank = ranks(order, grid.shape)
+    path = enumeration(order, grid.shape)
     image = ax.imshow(
-        rank,
+        np.ma.masked_invalid(canvas.image(rank.astype(np.float64))),
         cmap=RANK_CMAP,
         vmin=0,
         vmax=max(1, grid.size - 1),
         interpolation="nearest",
-        extent=(-0.5, w - 0.5, h - 0.5, -0.5),
+        extent=canvas.extent(),
+        aspect="equal" if grid.ndim > 1 else "auto",
     )
-    side = max(h, w)
-    first_row, first_col = divmod(int(enumeration(order, h, w)[0]), w)
-    ax.add_patch(
-        Rectangle((first_col - 0.5, first_row - 0.5), 1, 1, fill=False, ec=RED, lw=2.5, zorder=4)
-    )
-    if side <= PATH_LIMIT:
-        rows, cols = np.divmod(enumeration(order, h, w), w)
-        width = 2.0 if side <= NUMBER_LIMIT else 1.0
-        ax.plot(cols, rows, color="#222222", linewidth=width, alpha=0.75, zorder=2)
-    if side <= NUMBER_LIMIT:
-        size = 11 if side <= 8 else (9 if side <= 12 else 7)
-        for (i, j), value in np.ndenumerate(rank):
+    side = max(canvas.h, canvas.w)
+    fx, fy = canvas.xy(path[:1])
+    ax.add_patch(Rectangle((fx[0] - 0.5, fy[0] - 0.5), 1, 1, fill=False, ec=RED, lw=2.5, zorder=4))
+    numbers = numbered(grid)
+    if side <= PATH_LIMIT and panel_w / canvas.shape[1] >= PATH_CELL:
+        _path(ax, canvas, path, 2.0 if numbers else 1.0)
+    if numbers:
+        size = _font(canvas, panel_w, len(str(grid.size - 1)))
+        xs, ys = canvas.xy(np.arange(grid.size))
+        for x, y, value in zip(xs, ys, rank):
             ax.text(
-                j,
-                i,
+                x,
+                y,
                 str(value),
                 ha="center",
                 va="center",
@@ -76,18 +136,25 @@ def _panel(ax: Axes, grid: Grid, order: str) -> None:
                 zorder=3,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
             )
+    if grid.ndim == 2 and numbers:
+        h, w = canvas.h, canvas.w
         ax.set_xticks(np.arange(w + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(h + 1) - 0.5, minor=True)
         ax.grid(which="minor", color=GRID_LINE, linewidth=0.6)
         ax.tick_params(which="minor", length=0)
         ax.set_xticks(range(w))
         ax.set_yticks(range(h))
-    else:
-        ax.figure.colorbar(image, ax=ax, shrink=0.7, label="rank in the order")
+    elif grid.ndim != 2:
+        canvas.style(ax, borders=numbers, font=7)
+    if not numbers:
+        shrink, aspect = (1.0, 4) if grid.ndim == 1 else (0.7, 20)
+        ax.figure.colorbar(image, ax=ax, shrink=shrink, aspect=aspect, label="rank in the order")
     ax.tick_params(labelsize=8)
-    ax.set_xlabel("column j")
-    ax.set_ylabel("row i")
-    ax.set_title(ORDER_TITLES.get(order, order), fontsize=10)
+    if grid.ndim == 2:
+        ax.set_xlabel("column j")
+        ax.set_ylabel("row i")
+    title = ORDER_TITLES.get(order, order)
+    ax.set_title(title, fontsize=10, pad=16 if canvas.video else 6)
 
 
 def draw_orders(
@@ -96,16 +163,19 @@ def draw_orders(
     *,
     title: str | None = None,
 ) -> Figure:
-    """Draw one panel per enumeration of ``grid`` (``"HxW"``) and return the Figure.
+    """Draw one panel per enumeration of ``grid`` (``"W"``, ``"HxW"`` or ``"TxHxW"``)
+    and return the Figure: panels side by side on a 2-D grid, one above the other on a
+    sequence or a video.
 
     >>> fig = draw_orders("3x5", ["hilbert"], title="Hilbert")
     >>> fig.get_suptitle()
     'Hilbert'
     """
     grid = Grid.parse(grid)
-    if max(grid.height, grid.width) > MAX_SIDE:
+    if max(grid.shape) > MAX_SIDE or grid.size > MAX_CELLS:
         raise YlgError(
-            f"an enumeration figure of a {grid} grid is unreadable (at most {MAX_SIDE} a side)"
+            f"an enumeration figure of a {grid} grid is unreadable (at most {MAX_SIDE} a side"
+            f" and {MAX_CELLS:,} cells)"
         )
     orders = list(orders)
     if not orders:
@@ -113,13 +183,20 @@ def draw_orders(
     unknown = [o for o in orders if o not in ORDERS]
     if unknown:
         raise YlgError(f"unknown order {unknown[0]!r} (known: {', '.join(ORDERS)})")
-    numbered = max(grid.height, grid.width) <= NUMBER_LIMIT
-    side = 4.5 if numbered else 5.0
-    panel_w = side * grid.width / max(grid.height, grid.width)
-    panel_h = side * grid.height / max(grid.height, grid.width)
-    extra = 0.8 if numbered else 1.8  # room for the colour bar
-    fig = new_figure(len(orders) * (panel_w + extra) + 0.4, panel_h + 1.0, dpi=110)
-    for i, order in enumerate(orders):
-        _panel(fig.add_subplot(1, len(orders), i + 1), grid, order)
-    fig.suptitle(title or f"Enumerations of the {grid} grid", fontsize=11)
+    canvas = Canvas(grid)
+    numbers = numbered(grid)
+    extra = 0.8 if numbers else 1.8  # room for the colour bar
+    if grid.ndim == 2:
+        panel_w, panel_h = canvas.panel_size(4.5 if numbers else 5.0)
+        fig = new_figure(len(orders) * (panel_w + extra) + 0.4, panel_h + 1.0, dpi=110)
+        axes = [fig.add_subplot(1, len(orders), i + 1) for i in range(len(orders))]
+    else:
+        rows, cols = canvas.shape
+        panel_w, panel_h = canvas.panel_size(min(11.0, max(4.0, 0.5 * cols)))
+        fig = new_figure(panel_w + extra + 0.4, len(orders) * (panel_h + 0.9) + 0.6, dpi=110)
+        axes = [fig.add_subplot(len(orders), 1, i + 1) for i in range(len(orders))]
+    for ax, order in zip(axes, orders):
+        _panel(ax, canvas, order, panel_w)
+    what = f"a sequence of {grid.size} tokens" if grid.ndim == 1 else f"the {grid} grid"
+    fig.suptitle(title or f"Enumerations of {what}", fontsize=11)
     return fig

@@ -1,4 +1,5 @@
-"""The tiles a block-sparse kernel visits, before and after the tile planner.
+"""The tiles a block-sparse kernel visits, before and after the tile planner, and
+under each order (:func:`draw_order_tiles`).
 
 Each panel is the step's score matrix cut into ``tile x tile`` tiles (query tiles down,
 key tiles across): a tile with no attended pair is yellow (skipped by the kernel),
@@ -22,11 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ylg.errors import YlgError
-from ylg.figures.style import DARK_BLUE, LIGHT_BLUE, YELLOW, new_figure, rgb
-from ylg.patterns.tiles import TilePlan
+from ylg.figures.style import DARK_BLUE, LIGHT_BLUE, RED, YELLOW, new_figure, rgb
+from ylg.patterns.tiles import OrderTiles, TilePlan
 
 #: Most tiles a side drawn one pixel block each (larger plans are pooled).
 MAX_SIDE = 512
@@ -58,9 +60,9 @@ def draw_tiles(
     rows = [list(r) for r in rows]
     if not rows or not all(rows) or len({len(r) for r in rows}) != 1:
         raise YlgError("draw_tiles needs rows of plans, every row as long as the first")
-    names = [list(t) for t in titles] if titles is not None else [
-        [p.strategy for p in r] for r in rows
-    ]
+    names = (
+        [list(t) for t in titles] if titles is not None else [[p.strategy for p in r] for r in rows]
+    )
     if [len(t) for t in names] != [len(r) for r in rows]:
         raise YlgError("draw_tiles needs one title per plan")
     side = max(max(p.occupancy.shape) for r in rows for p in r)
@@ -95,4 +97,83 @@ def draw_tiles(
         fontsize=8,
         frameon=False,
     )
+    return fig
+
+
+#: One colour per order in the tile-share chart.
+ORDER_COLOURS = {
+    "rowmajor": "#4c78a8",
+    "esa": "#f58518",
+    "hilbert": "#54a24b",
+    "zorder": "#b279a2",
+    "snake": "#9d755d",
+}
+
+
+def draw_order_tiles(
+    reports: Sequence[tuple[str, Sequence[OrderTiles]]], *, title: str | None = None
+) -> Figure:
+    """A bar chart of the tiles a block-sparse kernel visits under each order: a group
+    of bars per step of each ``(label, report)`` (:func:`~ylg.patterns.tiles.order_tiles`
+    of a pattern on a layout), a bar per order.
+
+    Each wide, light bar is the share of dense attention's tiles that are non-empty
+    with queries and keys laid in that order (its value written above it, ``*`` on the
+    order the pattern is laid in); the narrow dark bar inside it the same after the
+    tile planner rearranged them starting from that order. A black line across the
+    group marks the planner's best plan (what ylg's FlexAttention backend runs), a red
+    dotted one the attended pairs (the floor of any sparse kernel).
+
+    >>> from ylg.patterns import load_pattern
+    >>> from ylg.patterns.tiles import order_tiles
+    >>> fig = draw_order_tiles([("ltr", order_tiles(load_pattern("ltr").on("2x16x16"), 64))])
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['ltr\\nstep 1', 'ltr\\nstep 2']
+    """
+    groups = [(label, entry, len(report)) for label, report in reports for entry in report]
+    if not groups:
+        raise YlgError("draw_order_tiles needs at least one report with at least one step")
+    orders = list(groups[0][1].laid)
+    tiles = {entry.best.tile for _, entry, _ in groups}
+    fig = new_figure(max(5.5, 1.4 + 1.25 * len(groups)), 4.4, dpi=120)
+    ax = fig.add_subplot()
+    width = 0.8 / len(orders)
+    top = 0.0
+    for g, (_, entry, _) in enumerate(groups):
+        left = g - 0.4
+        for k, order in enumerate(orders):
+            x = left + (k + 0.5) * width
+            colour = ORDER_COLOURS.get(order, "#888888")
+            laid = 100 * entry.laid[order].work_share
+            planned = 100 * entry.planned[order].work_share
+            ax.bar(x, laid, width * 0.92, color=colour, alpha=0.35, ec=colour, lw=0.8)
+            ax.bar(x, planned, width * 0.4, color=colour)
+            mark = "*" if order == entry.pattern_order else ""
+            ax.text(x, laid, f"{laid:.3g}{mark}", ha="center", va="bottom", fontsize=6)
+            top = max(top, laid)
+        ax.hlines(100 * entry.best.work_share, left, left + 0.8, color="black", lw=1.6, zorder=3)
+        floor = 100 * entry.best.pair_share
+        ax.hlines(floor, left, left + 0.8, color=RED, lw=1.2, linestyles=":", zorder=3)
+    names = [
+        label if steps == 1 else f"{label}\nstep {entry.step + 1}" for label, entry, steps in groups
+    ]
+    ax.set_xticks(range(len(groups)), names, fontsize=8)
+    ax.set_xlim(-0.55, len(groups) - 0.45)
+    ax.set_ylim(0, top * 1.12 if top * 1.12 <= 100 else top * 1.06)  # room for the values
+    ax.set_ylabel("% of dense attention's tiles visited", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    side = " / ".join(f"{t} x {t}" for t in sorted(tiles))
+    ax.set_title(
+        f"non-empty {side} tiles per order; * the order the pattern is laid in", fontsize=9
+    )
+    handles = [Patch(color=ORDER_COLOURS.get(o, "#888888"), label=o) for o in orders]
+    handles += [
+        Patch(fc="#dddddd", ec="#888888", label="laid in the order"),
+        Patch(color="#555555", label="planned from it"),
+        Line2D([], [], color="black", lw=1.6, label="planner's best"),
+        Line2D([], [], color=RED, lw=1.2, ls=":", label="attended pairs"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

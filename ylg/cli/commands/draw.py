@@ -91,7 +91,8 @@ def ifg(
     paths_to: int | None,
     output: Path | None,
 ) -> None:
-    """The Information Flow Graph: layers V0..Vp, one edge per attended pair (up to 64 tokens).
+    """The Information Flow Graph: layers V0..Vp, one edge per attended pair (up to 64
+    tokens a layer, on any grid: a video's tokens frame after frame).
 
     \b
     Example:
@@ -106,7 +107,9 @@ def ifg(
 
 @draw.command("order")
 @click.argument("pattern", type=PATTERN, required=False)
-@click.option("--grid", "-g", type=GRID, required=True, help="The grid, HxW (e.g. 8x8).")
+@click.option(
+    "--grid", "-g", type=GRID, required=True, help="The grid: 64, HxW (8x8) or TxHxW (4x8x8)."
+)
 @click.option(
     "--order",
     "orders",
@@ -120,11 +123,13 @@ def order(
 ) -> None:
     """Enumerations: each cell's number in the order, and the order as a path.
 
-    PATTERN is optional: its own order joins row-major and ESA.
+    PATTERN is optional: its own order joins row-major and ESA. A video grid (TxHxW)
+    is drawn frame by frame, a sequence as one row.
 
     \b
-    Example:
+    Examples:
       ylg draw order --grid 8x8 --order rowmajor --order esa --order hilbert
+      ylg draw order --grid 4x8x8 --order hilbert --order snake
     """
     from ylg.figures import draw_orders
 
@@ -159,7 +164,8 @@ def read_image(path: Path) -> np.ndarray:
     "query",
     default=None,
     metavar="CELL",
-    help="The query cell, i,j or a position on the query grid (default: the centre).",
+    help="The query cell, i,j (t,i,j on a video) or a position on the query grid"
+    " (default: the centre).",
 )
 @click.option("--no-reach", is_flag=True, help="Leave out the panel of cells reached in all steps.")
 @click.option(
@@ -178,10 +184,12 @@ def query(
     output: Path | None,
 ) -> None:
     """One query's attention on the key grid: each step's keys and the cells reached.
+    A video's key grid (TxHxW) is drawn frame by frame, a sequence as one row.
 
     \b
-    Example:
+    Examples:
       ylg draw query rtl --grid 16x16 --query-grid 32x32 --query 20,5
+      ylg draw query window --grid 4x16x16 --query 2,8,8
     """
     from ylg.figures import draw_query
 
