@@ -18,7 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from natten_reference import natten_reference_mask
 
-from ylg.attention.export import block_mask, mask_mod, tile_counts, tile_occupancy
+from ylg.attention.export import (
+    block_mask,
+    mask_mod,
+    tile_counts,
+    tile_occupancy,
+    token_permutation,
+)
 from ylg.errors import PatternError
 from ylg.patterns import Pattern, load_npz, load_pattern
 from ylg.patterns.natten import natten_arguments, natten_function, natten_mask
@@ -342,3 +348,26 @@ def test_the_docs_examples_run(tmp_path, title):
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("order", ["hilbert", "snake", "zorder", "esa"])
+@pytest.mark.parametrize(("grid", "query_grid"), [("4x6x6", None), ("3x4", "6x8"), ("20", None)])
+def test_a_block_mask_in_another_token_order_is_the_permuted_mask(order, grid, query_grid):
+    masks = (
+        load_pattern("na").with_params(win_t=3, win_i=3, win_j=3).on(grid, query_grid=query_grid)
+    )
+    perm_q, perm_k = token_permutation(masks, order)
+    permuted = masks.dense(0)[np.ix_(perm_q, perm_k)]
+    bm = block_mask(masks, tile=16, token_order=order)
+    dense = bm.to_dense()[0, 0].numpy().astype(bool)  # tiles visited, [q tiles, k tiles]
+    nq, nk = permuted.shape
+    for a in range(dense.shape[0]):
+        for b in range(dense.shape[1]):
+            block = permuted[a * 16 : (a + 1) * 16, b * 16 : (b + 1) * 16]
+            assert dense[a, b] == block.any()
+    f = bm.mask_mod
+    q = torch.arange(nq)[:, None]
+    k = torch.arange(nk)[None, :]
+    assert np.array_equal(f(0, 0, q, k).numpy(), permuted)
+    counts = tile_counts(masks, tile=16, token_order=order)
+    assert counts["partial"] + counts["full"] == int(dense.sum())

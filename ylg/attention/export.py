@@ -19,9 +19,17 @@ no attended pair are skipped, tiles whose every pair is attended are marked full
 >>> flex_attention(q, k, v, block_mask=bm).shape
 torch.Size([1, 2, 256, 16])
 
-The attention layers' ``flex`` backend goes further: it reorders each head's tokens
-(:func:`ylg.patterns.tiles.plan_tiles`) so that fewer tiles are visited; this module
-keeps your token order, so its ``BlockMask`` drops into any FlexAttention call.
+By default the tokens stay in row-major order, so the ``BlockMask`` drops into any
+FlexAttention call. With ``token_order="hilbert"`` (any order of
+:data:`ylg.patterns.ORDERS`; ``ylg compare --tiles`` says which visits fewest tiles) the
+mask is for tokens laid in that order: gather them with :func:`token_permutation`
+first (``x[..., perm, :]``) and scatter the output back. The attention layers'
+``flex`` backend goes further: it reorders each head's tokens
+(:func:`ylg.patterns.tiles.plan_tiles`) so that fewer tiles are visited.
+
+>>> perm_q, perm_k = token_permutation(masks, "hilbert")
+>>> tile_counts(masks, tile=64, token_order="hilbert")["tiles"], perm_k[:4].tolist()
+(16, [0, 64, 65, 1])
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ylg.errors import PatternError, YlgError
+from ylg.patterns.enumerations import enumeration, ranks
 from ylg.patterns.exported import Exported
 from ylg.patterns.masks import Masks
 from ylg.patterns.tiles import DEFAULT_TILE
@@ -62,8 +71,29 @@ def _masks(masks: "Masks | Exported") -> Masks:
     return masks
 
 
+def token_permutation(
+    masks: "Masks | Exported", token_order: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row-major positions of the query and key tokens laid in ``token_order``: slot
+    ``a`` of the reordered sequence holds token ``perm[a]`` (``None``: row-major).
+
+    >>> from ylg.patterns import load_pattern
+    >>> token_permutation(load_pattern("ltr").on("2x2"), "snake")[1].tolist()
+    [0, 1, 3, 2]
+    """
+    masks = _masks(masks)
+    order = token_order or "rowmajor"
+    return (
+        np.asarray(enumeration(order, masks.query_grid.shape)),
+        np.asarray(enumeration(order, masks.grid.shape)),
+    )
+
+
 def tile_occupancy(
-    masks: "Masks | Exported", step: int = 0, tile: "int | tuple[int, int]" = DEFAULT_TILE
+    masks: "Masks | Exported",
+    step: int = 0,
+    tile: "int | tuple[int, int]" = DEFAULT_TILE,
+    token_order: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per ``tile x tile`` block of the score matrix (row-major tokens): how many pairs
     are attended, and how many pairs it holds (smaller in the last row and column of
@@ -82,6 +112,9 @@ def tile_occupancy(
     csr = masks.csr(step)
     rows = np.repeat(np.arange(nq, dtype=np.int64), np.diff(csr.indptr))
     cols = csr.indices.astype(np.int64)
+    if token_order is not None:  # the slot each token takes in that order
+        rows = ranks(token_order, masks.query_grid.shape)[rows]
+        cols = ranks(token_order, masks.grid.shape)[cols]
     used = np.bincount(rows // tq * rows_k + cols // tk, minlength=rows_q * rows_k)
     size_q = np.minimum(tq, nq - np.arange(rows_q) * tq)
     size_k = np.minimum(tk, nk - np.arange(rows_k) * tk)
@@ -89,7 +122,10 @@ def tile_occupancy(
 
 
 def tile_counts(
-    masks: "Masks | Exported", step: int = 0, tile: "int | tuple[int, int]" = DEFAULT_TILE
+    masks: "Masks | Exported",
+    step: int = 0,
+    tile: "int | tuple[int, int]" = DEFAULT_TILE,
+    token_order: str | None = None,
 ) -> dict[str, int]:
     """How many tiles the ``BlockMask`` of :func:`block_mask` has: in all, partial ones
     (the kernel evaluates ``mask_mod`` there) and full ones (it does not).
@@ -98,14 +134,17 @@ def tile_counts(
     >>> tile_counts(load_pattern("block-global").on("16x16"), tile=64)
     {'tiles': 16, 'partial': 12, 'full': 0}
     """
-    used, held = tile_occupancy(masks, step, tile)
+    used, held = tile_occupancy(masks, step, tile, token_order)
     full = int(((used == held) & (used > 0)).sum())
     return {"tiles": int(used.size), "partial": int((used > 0).sum()) - full, "full": full}
 
 
-def mask_mod(masks: "Masks | Exported", step: int = 0, device: Any = None) -> Callable[..., Any]:
+def mask_mod(
+    masks: "Masks | Exported", step: int = 0, device: Any = None, token_order: str | None = None
+) -> Callable[..., Any]:
     """The step as a FlexAttention ``mask_mod(b, h, q_idx, kv_idx)`` over row-major
-    tokens, false for indices past the token counts (a kernel's last, partial tile).
+    tokens (or tokens laid in ``token_order``), false for indices past the token counts
+    (a kernel's last, partial tile).
 
     >>> import torch
     >>> from ylg.patterns import load_pattern
@@ -118,11 +157,14 @@ def mask_mod(masks: "Masks | Exported", step: int = 0, device: Any = None) -> Ca
     masks = _masks(masks)
     base = masks.mask_mod(step, device)
     nq, nk = masks.nq, masks.nk
+    perm_q, perm_k = (
+        torch.as_tensor(p, device=device) for p in token_permutation(masks, token_order)
+    )
 
     def bounded(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
         inside = (q_idx < nq) & (kv_idx < nk)
-        q_in = torch.clamp(q_idx, 0, nq - 1)
-        k_in = torch.clamp(kv_idx, 0, nk - 1)
+        q_in = perm_q[torch.clamp(q_idx, 0, nq - 1)]
+        k_in = perm_k[torch.clamp(kv_idx, 0, nk - 1)]
         return inside & base(b, h, q_in, k_in)
 
     return bounded
@@ -133,6 +175,7 @@ def block_mask(
     step: int = 0,
     tile: "int | tuple[int, int]" = DEFAULT_TILE,
     device: "torch.device | str | None" = None,
+    token_order: str | None = None,
 ) -> Any:
     """One step (0-based) of a pattern's masks as a FlexAttention ``BlockMask`` over the
     ``nq`` query and ``nk`` key tokens in row-major order, for every batch and head.
@@ -140,6 +183,8 @@ def block_mask(
     ``tile``: FlexAttention's block size, one int or ``(query block, key block)``
     (default 128; the fused kernels want a multiple of 16). ``masks`` may be a loaded
     ``.npz`` (:func:`ylg.patterns.load_npz`); its pattern and layout are used.
+    ``token_order``: the mask is for tokens laid in that order (see
+    :func:`token_permutation`), which changes how many tiles are visited.
 
     >>> from ylg.patterns import load_pattern
     >>> bm = block_mask(load_pattern("ltr").on("16x16"), step=1, tile=32)
@@ -157,7 +202,7 @@ def block_mask(
 
     masks = _masks(masks)
     tq, tk = _tiles(tile)
-    used, held = tile_occupancy(masks, step, (tq, tk))
+    used, held = tile_occupancy(masks, step, (tq, tk), token_order)
     full = (used == held) & (used > 0)
     partial = (used > 0) & ~full
 
@@ -177,6 +222,6 @@ def block_mask(
         full_num,
         full_idx,
         BLOCK_SIZE=(tq, tk),
-        mask_mod=mask_mod(masks, step, device),
+        mask_mod=mask_mod(masks, step, device, token_order),
         seq_lengths=(masks.nq, masks.nk),
     )
