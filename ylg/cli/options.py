@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ylg.cli.params import POSITIVE
 from ylg.errors import YlgError
 from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Layout, Masks, Pattern, load_pattern
 from ylg.patterns.layout import check_nonsquare
@@ -190,48 +189,3 @@ def chosen_steps(masks: Masks, steps: tuple[int, ...]) -> list[int]:
             name, count = masks.pattern.name, masks.num_steps
             raise YlgError(f"--step {s}: pattern {name!r} has {count} steps")
     return [s - 1 for s in dict.fromkeys(steps)] or list(range(masks.num_steps))
-
-
-def inversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The settings of an inversion, shared by ``ylg invert`` and ``ylg draw attention``."""
-    options = [
-        click.option(
-            "--seeds",
-            type=click.IntRange(1, 4096),
-            default=4,
-            show_default=True,
-            help="Starting latents, optimised together as one batch; the best is kept.",
-        ),
-        click.option(
-            "--steps",
-            type=click.IntRange(min=1),
-            default=1500,
-            show_default=True,
-            help="Most optimisation steps (the paper: at most 1500).",
-        ),
-        click.option("--lr", type=POSITIVE, default=0.05, show_default=True),
-        click.option(
-            "--truncation",
-            type=POSITIVE,
-            default=2.0,
-            show_default=True,
-            help="Starting latents are a normal truncated here (entries beyond resampled).",
-        ),
-        click.option(
-            "--class",
-            "class_label",
-            default="auto",
-            show_default=True,
-            help="Class of a conditional model (name or index), or 'auto': the class the "
-            "discriminator scores highest for the image.",
-        ),
-        click.option(
-            "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ..."
-        ),
-        click.option(
-            "--progress/--no-progress", default=True, help="Show a progress bar on stderr."
-        ),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn

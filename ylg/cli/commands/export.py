@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ylg.cli.common_options import output_option
 from ylg.cli.describe import default_npz_name
 from ylg.cli.options import layout_options, pattern_argument
 from ylg.fileio import write_atomic
@@ -68,11 +69,8 @@ def _compact(text: str) -> str:
     help="npz: the masks and their meta; natten: the arguments of NATTEN's na1d/na2d/na3d"
     " that give the same masks (JSON), for patterns that are NATTEN neighborhoods.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
+@output_option(
+    kind="file",
     help="The file to write (npz default: <pattern>-<grid>-<order>.npz here; natten"
     " default: print the JSON).",
 )

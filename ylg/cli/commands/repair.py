@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ylg.cli.common_options import output_option
 from ylg.cli.options import layout_options, pattern_argument
 from ylg.errors import YlgError
 from ylg.fileio import write_atomic
@@ -31,13 +32,7 @@ def _grids(text: str) -> list[Grid]:
     default=None,
     help="Step to extend, 1-based (default: try each, keep the fewest added positions).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Pattern file (.toml) to write.",
-)
+@output_option(kind="file", required=True, help="Pattern file (.toml) to write.")
 @click.option("--name", default=None, help="Name of the new pattern (default: NAME-fi).")
 @click.option("--description", default=None, help="Description of the new pattern.")
 @click.option(
