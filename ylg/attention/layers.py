@@ -239,6 +239,16 @@ class Attention3d(Attention):
     ndim = 3
 
 
+class _Default:
+    """The marker of an argument left out (``None`` is a value some arguments take)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _Default()
+
+
 class YLGAttention(Attention):
     """Sparse attention block on any number of axes: each head attends through one step
     of a verified pattern. Build :class:`YLGAttention1d`, :class:`YLGAttention2d` or
@@ -249,22 +259,32 @@ class YLGAttention(Attention):
     backends put on a device is kept on the layer (``.to()`` and ``.half()`` clear it).
     """
 
+    #: The non-square rule and key pooling a layer of this kind uses unless told.
+    default_nonsquare: str | None = None
+    default_key_pool: Any = 2
+
     def __init__(
         self,
         channels: int,
-        pattern: "PatternLike | Sequence[PatternLike]",
+        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
         *,
-        heads: Sequence[object] | None,
-        num_heads: int | None,
-        order: str | None,
-        nonsquare: str | None,
-        key_pool: Any,
-        backend: str,
-        paper_compat: bool,
-        scale: bool,
-        steps: str,
-        verify: bool,
+        heads: Sequence[object] | None = None,
+        num_heads: int | None = None,
+        order: str | None = None,
+        nonsquare: "str | None | _Default" = DEFAULT,
+        key_pool: Any = DEFAULT,
+        backend: str = "auto",
+        paper_compat: bool = False,
+        scale: bool = False,
+        steps: str = "parallel",
+        verify: bool = True,
     ) -> None:
+        if not self.ndim:
+            raise YlgError("build YLGAttention1d, YLGAttention2d or YLGAttention3d")
+        if nonsquare is DEFAULT:
+            nonsquare = self.default_nonsquare
+        if key_pool is DEFAULT:
+            key_pool = self.default_key_pool
         _check_pattern_argument(pattern, heads)
         if num_heads is not None:
             count = num_heads  # checked below: 0 is refused, never read as "the default"
@@ -386,37 +406,6 @@ class YLGAttention2d(YLGAttention, Attention2d):
     on the published 32x32 layout and at every new feature-map size (cached).
     """
 
-    def __init__(
-        self,
-        channels: int,
-        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
-        *,
-        heads: Sequence[object] | None = None,
-        num_heads: int | None = None,
-        order: str | None = None,
-        nonsquare: str | None = None,
-        key_pool: int = 2,
-        backend: str = "auto",
-        paper_compat: bool = False,
-        scale: bool = False,
-        steps: str = "parallel",
-        verify: bool = True,
-    ) -> None:
-        super().__init__(
-            channels,
-            pattern,
-            heads=heads,
-            num_heads=num_heads,
-            order=order,
-            nonsquare=nonsquare,
-            key_pool=key_pool,
-            backend=backend,
-            paper_compat=paper_compat,
-            scale=scale,
-            steps=steps,
-            verify=verify,
-        )
-
     def masks_for(self, height: int, width: int) -> HeadMasks:
         """The head masks for an ``height x width`` feature map (built once, then cached)."""
         return self._masks((height, width))
@@ -450,36 +439,8 @@ class YLGAttention3d(YLGAttention, Attention3d):
     (torch.Size([1, 32, 4, 8, 8]), torch.Size([1, 4, 256, 64]))
     """
 
-    def __init__(
-        self,
-        channels: int,
-        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
-        *,
-        heads: Sequence[object] | None = None,
-        num_heads: int | None = None,
-        order: str | None = None,
-        nonsquare: str | None = "spatial",
-        key_pool: "int | tuple[int, int, int]" = (1, 2, 2),
-        backend: str = "auto",
-        paper_compat: bool = False,
-        scale: bool = False,
-        steps: str = "parallel",
-        verify: bool = True,
-    ) -> None:
-        super().__init__(
-            channels,
-            pattern,
-            heads=heads,
-            num_heads=num_heads,
-            order=order,
-            nonsquare=nonsquare,
-            key_pool=key_pool,
-            backend=backend,
-            paper_compat=paper_compat,
-            scale=scale,
-            steps=steps,
-            verify=verify,
-        )
+    default_nonsquare = "spatial"
+    default_key_pool = (1, 2, 2)
 
     def masks_for(self, frames: int, height: int, width: int) -> HeadMasks:
         """The head masks for a ``frames x height x width`` video (built once, then cached)."""
@@ -501,36 +462,7 @@ class YLGAttention1d(YLGAttention, Attention1d):
     torch.Size([2, 32, 512])
     """
 
-    def __init__(
-        self,
-        channels: int,
-        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
-        *,
-        heads: Sequence[object] | None = None,
-        num_heads: int | None = None,
-        order: str | None = None,
-        nonsquare: str | None = "spatial",
-        key_pool: int = 2,
-        backend: str = "auto",
-        paper_compat: bool = False,
-        scale: bool = False,
-        steps: str = "parallel",
-        verify: bool = True,
-    ) -> None:
-        super().__init__(
-            channels,
-            pattern,
-            heads=heads,
-            num_heads=num_heads,
-            order=order,
-            nonsquare=nonsquare,
-            key_pool=key_pool,
-            backend=backend,
-            paper_compat=paper_compat,
-            scale=scale,
-            steps=steps,
-            verify=verify,
-        )
+    default_nonsquare = "spatial"
 
     def masks_for(self, length: int) -> HeadMasks:
         """The head masks for a sequence of ``length`` tokens (built once, then cached)."""
