@@ -416,13 +416,19 @@ def stack_full_information(
     >>> fi.holds, fi.missing, fi.examples, fi.method
     (False, 252, [(7, (0, 7), 0, (0, 0))], 'kronecker')
     """
-    examples = _check_examples(examples)
-    start = time.perf_counter()
-    stack = as_stack(layers)
+    return _full_information(
+        as_stack(layers), _check_examples(examples), method, progress, time.perf_counter()
+    )[0]
+
+
+def _full_information(
+    stack: "Stack", examples: int, method: str, progress: bool, start: float
+) -> tuple[FullInformation, Any]:
+    """The verdict of :func:`stack_full_information`, and the reach it came from."""
     plan = stack.plan(method)
     reach = stack_reach(stack, method=method, progress=progress)
     missing = reach.pairs - reach.count()
-    return FullInformation(
+    verdict = FullInformation(
         holds=missing == 0,
         missing=missing,
         pairs=reach.pairs,
@@ -433,6 +439,7 @@ def stack_full_information(
         steps=stack.num_steps,
         method=plan.method,
     )
+    return verdict, reach
 
 
 def receptive_field(
@@ -747,22 +754,8 @@ def verify_stack(
     (False, 25, 4, 4)
     """
     start = time.perf_counter()
-    examples = _check_examples(examples)
     stack = as_stack(layers)
-    plan = stack.plan(method)
-    reach = stack_reach(stack, method=method, progress=progress)
-    missing = reach.pairs - reach.count()
-    fi = FullInformation(
-        holds=missing == 0,
-        missing=missing,
-        pairs=reach.pairs,
-        examples=_pairs(stack, reach.missing_pairs(min(examples, missing))),
-        seconds=time.perf_counter() - start,
-        pattern=stack.name,
-        layout=stack.layout,
-        steps=stack.num_steps,
-        method=plan.method,
-    )
+    fi, reach = _full_information(stack, _check_examples(examples), method, progress, start)
     receptive = ReceptiveField.of(reach.per_output(), reach.n_inputs)
     found: LayersNeeded | None = None
     note = "not asked"
