@@ -221,11 +221,13 @@ def test_layers_needed_agrees_with_the_hop_count(masks: Masks) -> None:
     hops, why = hops_to_full_information(step_matrices(masks), max_rounds=16)
     needed = layers_needed(masks, max_layers=16)
     packed = layers_needed(masks, max_layers=16, method="bitsets")
-    assert (packed.layers, packed.reason, packed.reached) == (
-        needed.layers,
-        needed.reason,
-        needed.reached,
-    )
+    assert (packed.layers, packed.reason) == (needed.layers, needed.reason)
+    # A split stack may prove "never" a layer sooner (one group of axes stuck is enough);
+    # the layers both counted agree.
+    common = min(len(packed.reached), len(needed.reached))
+    assert packed.reached[:common] == needed.reached[:common]
+    if needed.reason != "never":
+        assert packed.reached == needed.reached
     if hops is not None:
         assert needed.layers == math.ceil(hops / masks.num_steps)
     else:
