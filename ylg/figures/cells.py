@@ -66,7 +66,12 @@ class Canvas:
         return self.grid.ndim == 3
 
     def origin(self, frame: int) -> tuple[int, int]:
-        """Canvas row and column of cell ``(0, 0)`` of a frame."""
+        """Canvas row and column of cell ``(0, 0)`` of a frame.
+
+        >>> from ylg.patterns import Grid
+        >>> Canvas(Grid(3, 2, 2), frames_per_row=2).origin(2)
+        (3, 0)
+        """
         return (frame // self.cols) * (self.h + self.row_gap), (frame % self.cols) * (self.w + GAP)
 
     def xy(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,12 +106,22 @@ class Canvas:
         return out
 
     def extent(self) -> tuple[float, float, float, float]:
-        """The ``imshow`` extent that puts canvas cell ``(r, c)`` at ``x = c``, ``y = r``."""
+        """The ``imshow`` extent that puts canvas cell ``(r, c)`` at ``x = c``, ``y = r``.
+
+        >>> from ylg.patterns import Grid
+        >>> Canvas(Grid(2, 3)).extent()
+        (-0.5, 2.5, 1.5, -0.5)
+        """
         rows, cols = self.shape
         return (-0.5, cols - 0.5, rows - 0.5, -0.5)
 
     def frame_boxes(self) -> Iterator[tuple[int, int, int]]:
-        """``(frame, top row, left column)`` of every frame."""
+        """``(frame, top row, left column)`` of every frame.
+
+        >>> from ylg.patterns import Grid
+        >>> list(Canvas(Grid(2, 3, 3)).frame_boxes())
+        [(0, 0, 0), (1, 0, 4)]
+        """
         for f in range(self.frames):
             yield (f, *self.origin(f))
 
@@ -116,7 +131,15 @@ class Canvas:
         """Limits, cell borders (sides up to :data:`BORDER_LIMIT`), axis labels and, on
         a 3-D grid, each frame's ``t=`` label; the frames of a video lose their ticks.
 
-        ``light`` draws the borders in white (over a background picture)."""
+        ``light`` draws the borders in white (over a background picture).
+
+        >>> from ylg.patterns import Grid
+        >>> from ylg.figures.style import new_figure
+        >>> ax = new_figure(4, 2).add_subplot()
+        >>> Canvas(Grid(2, 3, 3)).style(ax)
+        >>> [t.get_text() for t in ax.texts], [float(x) for x in ax.get_xlim()]
+        (['t=0', 't=1'], [-1.0, 7.0])
+        """
         rows, cols = self.shape
         pad = 0.5 if self.video else 0.0  # frame outlines stay inside the panel
         ax.set_xlim(-0.5 - pad, cols - 0.5 + pad)
@@ -213,7 +236,12 @@ class Canvas:
 
     def panel_size(self, side: float) -> tuple[float, float]:
         """Inches ``(width, height)`` of a panel whose longer side is ``side`` (a 1-D
-        row gets a strip at least a third of an inch tall)."""
+        row gets a strip at least a third of an inch tall).
+
+        >>> from ylg.patterns import Grid
+        >>> Canvas(Grid(2, 4)).panel_size(4.0), Canvas(Grid(64)).panel_size(4.0)
+        ((4.0, 2.0), (4.0, 0.3333333333333333))
+        """
         rows, cols = self.shape
         if self.grid.ndim == 1:
             return side, max(side / cols, 1 / 3)
