@@ -89,7 +89,7 @@ def test_grouped_tiles_of_every_size_agree(monkeypatch, tile):
 @pytest.mark.parametrize("layout", [("4x4", None), ("6x6", "12x12")])
 def test_sequential_steps_agree_and_compose(layout):
     grid, query_grid = layout
-    masks = head_masks("ylg", grid=grid, query_grid=query_grid, steps="sequential")
+    masks = head_masks("ylg", grid=grid, query_grid=query_grid, step_mode="sequential")
     q, k, v = _inputs(masks, 2, dv=3)
     q_inner = None if masks.square else torch.randn(2, 8, masks.nk, 4, dtype=torch.float64)
     ref = sparse_attention(q, k, v, masks, backend="dense", q_inner=q_inner)
@@ -105,7 +105,7 @@ def test_sequential_steps_agree_and_compose(layout):
 
 
 def test_sequential_nonsquare_needs_inner_queries():
-    masks = head_masks("ylg", grid="4x4", query_grid="8x8", steps="sequential")
+    masks = head_masks("ylg", grid="4x4", query_grid="8x8", step_mode="sequential")
     q, k, v = _inputs(masks, 1)
     with pytest.raises(YlgError, match="q_inner"):
         sparse_attention(q, k, v, masks)

@@ -95,7 +95,7 @@ def test_masks_are_cached_across_instances():
 
 
 def test_sequential_layer_runs_and_maps_compose():
-    layer = YLGAttention2d(64, steps="sequential").double()
+    layer = YLGAttention2d(64, step_mode="sequential").double()
     with torch.no_grad():
         layer.gamma.fill_(1.0)
     assert layer.labels == ("rtl",) * 4 + ("ltr",) * 4
@@ -104,13 +104,43 @@ def test_sequential_layer_runs_and_maps_compose():
     assert (attn > 0).all()  # Full Information: every output reads every input
 
 
+def test_old_steps_keyword_is_step_mode_with_a_warning():
+    new = head_masks("ylg", grid="4x4", step_mode="sequential")
+    with pytest.warns(DeprecationWarning, match=r"head_masks\(steps=...\) is renamed"):
+        old = head_masks("ylg", grid="4x4", steps="sequential")
+    assert old is new
+    with pytest.warns(DeprecationWarning, match=r"YLGAttention\(steps=...\) is renamed"):
+        layer = YLGAttention2d(64, steps="sequential")
+    assert layer.step_mode == "sequential" and layer.masks_for(8, 8).sequential
+    assert layer.masks_for(8, 8) is YLGAttention2d(64, step_mode="sequential").masks_for(8, 8)
+    with pytest.warns(DeprecationWarning, match="YLGAttention2d.steps is renamed"):
+        assert layer.steps == "sequential"
+    with pytest.raises(TypeError, match="both steps= and step_mode="):
+        head_masks("ylg", grid="4x4", steps="parallel", step_mode="parallel")
+
+
+def test_old_masks_keyword_is_heads_with_a_warning():
+    from ylg.attention import attention_maps, pick_backend, sparse_attention
+
+    hm = head_masks("ylg", grid="4x4")
+    q, k, v = (torch.randn(1, 8, 16, 4, dtype=torch.float64) for _ in range(3))
+    with pytest.warns(DeprecationWarning, match=r"sparse_attention\(masks=...\)"):
+        old = sparse_attention(q, k, v, masks=hm, backend="dense")
+    torch.testing.assert_close(old, sparse_attention(q, k, v, heads=hm, backend="dense"))
+    with pytest.warns(DeprecationWarning, match=r"attention_maps\(masks=...\)"):
+        maps = attention_maps(q, k, masks=hm)
+    torch.testing.assert_close(maps, attention_maps(q, k, hm))
+    with pytest.warns(DeprecationWarning, match=r"pick_backend\(masks=...\)"):
+        assert pick_backend("auto", "cpu", masks=hm) == pick_backend("auto", "cpu", hm)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"channels": 60}, "multiple of 64"),
         ({"channels": 64, "key_pool": 0}, "key_pool"),
         ({"channels": 64, "backend": "fast"}, "unknown backend"),
-        ({"channels": 64, "steps": "both"}, "steps must be"),
+        ({"channels": 64, "step_mode": "both"}, "step_mode must be"),
         ({"channels": 96, "num_heads": 3}, "split evenly"),
         ({"channels": 64, "num_heads": 2}, "gets 1 head"),
         ({"channels": 64, "pattern": "nope"}, "unknown pattern"),

@@ -238,7 +238,7 @@ def test_compiled_flex_forward_on_nd_layouts():
 )
 @pytest.mark.parametrize("backend", ["dense", "grouped", "sdpa"])
 def test_sequential_steps_on_nd_layouts(layout, backend):
-    masks = head_masks(LOCAL2, layout=layout, num_heads=2, steps="sequential", verify=False)
+    masks = head_masks(LOCAL2, layout=layout, num_heads=2, step_mode="sequential", verify=False)
     q, k, v = _inputs(masks)
     q_inner = torch.randn(q.shape[0], 2, masks.nk, q.shape[-1], dtype=q.dtype)
     q_inner.requires_grad_()
@@ -327,7 +327,7 @@ def test_video_layer_is_the_reference_attention_on_flattened_tokens(backend, key
 def test_sequential_video_layer_backends_agree():
     """Each head runs both steps of its pattern, the inner one on the key grid with the
     queries pooled like the keys; the maps are the product of the steps' weights."""
-    layer = YLGAttention3d(32, LOCAL2, num_heads=2, steps="sequential", verify=False)
+    layer = YLGAttention3d(32, LOCAL2, num_heads=2, step_mode="sequential", verify=False)
     layer = layer.double().eval()
     with torch.no_grad():
         layer.gamma.fill_(1.0)

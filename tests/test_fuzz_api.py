@@ -158,7 +158,7 @@ def test_max_flow(masks: object, sources: object, sinks: object) -> None:
     ),
     num_heads=st.one_of(st.none(), st.integers(-1, 9), anything),
     order=st.one_of(st.none(), st.sampled_from(["esa", "rowmajor"]), st.text(max_size=6), anything),
-    steps=st.one_of(st.sampled_from(["parallel", "sequential"]), st.text(max_size=8), anything),
+    step_mode=st.one_of(st.sampled_from(["parallel", "sequential"]), st.text(max_size=8), anything),
     verify=st.one_of(st.booleans(), anything),
 )
 @SETTINGS
@@ -169,7 +169,7 @@ def test_head_masks(
     heads: object,
     num_heads: object,
     order: object,
-    steps: object,
+    step_mode: object,
     verify: object,
 ) -> None:
     call(
@@ -181,7 +181,7 @@ def test_head_masks(
         heads=heads,
         num_heads=num_heads,
         order=order,
-        steps=steps,
+        step_mode=step_mode,
         verify=verify,
     )
 

@@ -32,7 +32,7 @@ def test_layer_arguments_that_make_no_sense(kwargs: dict, message: str) -> None:
 def test_sparse_attention_wants_head_masks() -> None:
     q = torch.randn(1, 8, 256, 8)
     k = v = torch.randn(1, 8, 64, 8)
-    with pytest.raises(YlgError, match="masks must come from head_masks"):
+    with pytest.raises(YlgError, match="heads must come from head_masks"):
         sparse_attention(q, k, v, torch.ones(8, 256, 64, dtype=torch.bool))  # type: ignore
 
 

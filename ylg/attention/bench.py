@@ -118,24 +118,24 @@ def _status(key: str) -> int | None:
     return None
 
 
-def _method(method: str, masks: HeadMasks, q: torch.Tensor) -> Callable[..., torch.Tensor]:
+def _method(method: str, heads: HeadMasks, q: torch.Tensor) -> Callable[..., torch.Tensor]:
     if method == "sdpa":
         return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=1.0)
     if method == "sdpa+mask":
-        mask = prepare("dense", masks.last_steps(), q)
+        mask = prepare("dense", heads.last_steps(), q)
         return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
     if method in ("dense", "grouped", "flex", "flex-eager"):
         cache: dict = {}  # what the backend builds on the device, kept between runs
-        return lambda q, k, v: sparse_attention(q, k, v, masks, backend=method, cache=cache)
+        return lambda q, k, v: sparse_attention(q, k, v, heads, backend=method, cache=cache)
     raise YlgError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
 
 
-def _single_head(masks: HeadMasks, h: int, verify: bool) -> HeadMasks:
-    head = masks.heads[h]
+def _single_head(heads: HeadMasks, h: int, verify: bool) -> HeadMasks:
+    head = heads.heads[h]
     return head_masks(
         heads=[(head.pattern, head.step)],
-        layout=masks.layout,
-        steps="sequential" if masks.sequential else "parallel",
+        layout=heads.layout,
+        step_mode="sequential" if heads.sequential else "parallel",
         verify=verify,
     )
 

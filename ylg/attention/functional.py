@@ -41,6 +41,7 @@ from torch import Tensor
 
 from ylg.attention import dense, flex, grouped, sdpa
 from ylg.attention.masksets import HeadMasks, StepMask
+from ylg.deprecation import renamed_keywords
 from ylg.errors import YlgError
 
 log = logging.getLogger("ylg.attention")
@@ -62,7 +63,7 @@ SDPA_MAX_PAIRS = 1 << 20
 _announced: set[tuple[str, str, str]] = set()
 
 
-def auto_choice(device: "torch.device | str", masks: HeadMasks | None = None) -> tuple[str, str]:
+def auto_choice(device: "torch.device | str", heads: HeadMasks | None = None) -> tuple[str, str]:
     """The backend ``auto`` picks for a device (and layout), and why.
 
     >>> auto_choice("cpu")[0]
@@ -77,15 +78,16 @@ def auto_choice(device: "torch.device | str", masks: HeadMasks | None = None) ->
         return "dense", "static shapes only (XLA/TPU, MPS, other devices): the masked reference"
     if not flex.fused_available(device):
         return "sdpa", "compiled FlexAttention is unavailable here (it needs Triton)"
-    if masks is not None and masks.nq * masks.nk <= SDPA_MAX_PAIRS:
+    if heads is not None and heads.nq * heads.nk <= SDPA_MAX_PAIRS:
         return "sdpa", (
-            f"{masks.nq} x {masks.nk} pairs per head <= {SDPA_MAX_PAIRS}: one fused masked"
+            f"{heads.nq} x {heads.nk} pairs per head <= {SDPA_MAX_PAIRS}: one fused masked"
             " SDPA call beats the block-sparse kernel's fixed costs at this size"
         )
     return "flex", "CUDA, large layout: the fused block-sparse kernel skips empty tiles"
 
 
-def pick_backend(backend: str, device: "torch.device | str", masks: HeadMasks | None = None) -> str:
+@renamed_keywords(masks="heads")
+def pick_backend(backend: str, device: "torch.device | str", heads: HeadMasks | None = None) -> str:
     """The backend to run: ``backend`` itself, or what ``auto`` means on a device for a
     layout (:func:`auto_choice`; logged once per device kind, layout and pick).
 
@@ -96,8 +98,8 @@ def pick_backend(backend: str, device: "torch.device | str", masks: HeadMasks | 
         raise YlgError(f"unknown backend {backend!r} (choose from {', '.join(BACKEND_CHOICES)})")
     if backend != "auto":
         return backend
-    chosen, why = auto_choice(device, masks)
-    layout = "" if masks is None else f"{masks.nq}x{masks.nk}"
+    chosen, why = auto_choice(device, heads)
+    layout = "" if heads is None else f"{heads.nq}x{heads.nk}"
     kind = torch.device(device).type
     if (kind, layout, chosen) not in _announced:
         _announced.add((kind, layout, chosen))
@@ -106,24 +108,24 @@ def pick_backend(backend: str, device: "torch.device | str", masks: HeadMasks | 
 
 
 def _check_shapes(
-    q: Tensor, k: Tensor, v: Tensor, masks: HeadMasks, q_inner: Tensor | None
+    q: Tensor, k: Tensor, v: Tensor, heads: HeadMasks, q_inner: Tensor | None
 ) -> None:
     if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
         raise YlgError("q, k and v must be [batch, heads, tokens, dim]")
     b = q.shape[0]
     want = {
-        "q": (q, masks.nq, q.shape[-1]),
-        "k": (k, masks.nk, q.shape[-1]),
-        "v": (v, masks.nk, v.shape[-1]),
+        "q": (q, heads.nq, q.shape[-1]),
+        "k": (k, heads.nk, q.shape[-1]),
+        "v": (v, heads.nk, v.shape[-1]),
     }
     if q_inner is not None:
-        want["q_inner"] = (q_inner, masks.nk, q.shape[-1])
+        want["q_inner"] = (q_inner, heads.nk, q.shape[-1])
     for name, (t, tokens, dim) in want.items():
-        if tuple(t.shape) != (b, masks.num_heads, tokens, dim):
+        if tuple(t.shape) != (b, heads.num_heads, tokens, dim):
             raise YlgError(
-                f"{name} has shape {tuple(t.shape)}; the masks want"
-                f" [{b}, {masks.num_heads}, {tokens}, {dim}] ({masks.num_heads} heads,"
-                f" {masks.nq} queries on {masks.query_grid}, {masks.nk} keys on {masks.grid},"
+                f"{name} has shape {tuple(t.shape)}; the head masks want"
+                f" [{b}, {heads.num_heads}, {tokens}, {dim}] ({heads.num_heads} heads,"
+                f" {heads.nq} queries on {heads.query_grid}, {heads.nk} keys on {heads.grid},"
                 " row-major)"
             )
 
@@ -153,22 +155,23 @@ def _scale(q: Tensor, scale: bool) -> float:
     return 1.0 / math.sqrt(q.shape[-1]) if scale else 1.0
 
 
-def _inner_queries(q: Tensor, masks: HeadMasks, q_inner: Tensor | None) -> Tensor:
+def _inner_queries(q: Tensor, heads: HeadMasks, q_inner: Tensor | None) -> Tensor:
     if q_inner is not None:
         return q_inner
-    if not masks.square:
+    if not heads.square:
         raise YlgError(
-            "steps='sequential' on a non-square layout runs the inner steps on the key grid;"
+            "step_mode='sequential' on a non-square layout runs the inner steps on the key grid;"
             " pass q_inner, the queries on the key grid"
         )
     return q
 
 
+@renamed_keywords(masks="heads")
 def sparse_attention(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    masks: HeadMasks,
+    heads: HeadMasks,
     *,
     backend: str = "auto",
     paper_compat: bool = False,
@@ -178,24 +181,26 @@ def sparse_attention(
 ) -> Tensor:
     """Attention of each head through its step(s) of the pattern: ``[B, H, nq, dv]``.
 
-    ``paper_compat``: masked logits get ``-1000`` added (the authors' code) instead of
-    ``-inf``; the sparse backends never compute masked logits, which is the same up to
-    rounding unless a row's logits span more than about 700. ``scale``: multiply logits
-    by ``1/sqrt(d)`` (the authors' code does not). In sequential mode on a non-square
-    layout, ``q_inner [B, H, nk, d]`` are the queries of the inner steps (key grid).
+    ``heads``: the :class:`HeadMasks` of :func:`head_masks` (``masks=`` is its old,
+    deprecated keyword). ``paper_compat``: masked logits get ``-1000`` added (the
+    authors' code) instead of ``-inf``; the sparse backends never compute masked logits,
+    which is the same up to rounding unless a row's logits span more than about 700.
+    ``scale``: multiply logits by ``1/sqrt(d)`` (the authors' code does not). In
+    sequential mode on a non-square layout, ``q_inner [B, H, nk, d]`` are the queries of
+    the inner steps (key grid).
     ``cache``: a dict that keeps what the backend builds on the device between calls.
     """
-    if not isinstance(masks, HeadMasks):
-        raise YlgError(f"masks must come from head_masks(...), not a {type(masks).__name__}")
-    _check_shapes(q, k, v, masks, q_inner)
+    if not isinstance(heads, HeadMasks):
+        raise YlgError(f"heads must come from head_masks(...), not a {type(heads).__name__}")
+    _check_shapes(q, k, v, heads, q_inner)
     if q.shape[0] == 0:
         backend = "dense"  # an empty batch: the one backend that needs no per-batch layout
-    name = pick_backend(backend, q.device, masks)
+    name = pick_backend(backend, q.device, heads)
     run = BACKENDS[name].run
     options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
-    if not masks.sequential:
-        return run(q, k, v, prepare(name, masks.last_steps(), q, cache), **options)
-    inner_q = _inner_queries(q, masks, q_inner)
+    if not heads.sequential:
+        return run(q, k, v, prepare(name, heads.last_steps(), q, cache), **options)
+    inner_q = _inner_queries(q, heads, q_inner)
 
     def chain(sub: Tensor, stage: tuple[StepMask, ...]) -> Tensor:
         values, keys = v.index_select(1, sub), k.index_select(1, sub)
@@ -205,13 +210,14 @@ def sparse_attention(
             values = run(queries, keys, values, prepared, **options)
         return values
 
-    return _per_chain(masks, q, chain)
+    return _per_chain(heads, q, chain)
 
 
+@renamed_keywords(masks="heads")
 def attention_maps(
     q: Tensor,
     k: Tensor,
-    masks: HeadMasks,
+    heads: HeadMasks,
     *,
     paper_compat: bool = False,
     scale: bool = False,
@@ -223,13 +229,13 @@ def attention_maps(
     In sequential mode, the product of the steps' weights: how much output ``q`` reads
     from input ``k`` through the whole chain.
     """
-    _check_shapes(q, k, k, masks, q_inner)
+    _check_shapes(q, k, k, heads, q_inner)
     options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
-    if not masks.sequential:
-        mask = prepare("dense", masks.last_steps(), q, cache)
+    if not heads.sequential:
+        mask = prepare("dense", heads.last_steps(), q, cache)
         logits = dense.masked_logits(q, k, mask, **options)
         return torch.softmax(logits, dim=-1)
-    inner_q = _inner_queries(q, masks, q_inner)
+    inner_q = _inner_queries(q, heads, q_inner)
 
     def chain(sub: Tensor, stage: tuple[StepMask, ...]) -> Tensor:
         keys, total = k.index_select(1, sub), None
@@ -241,17 +247,17 @@ def attention_maps(
         assert total is not None
         return total
 
-    return _per_chain(masks, q, chain)
+    return _per_chain(heads, q, chain)
 
 
 def _per_chain(
-    masks: HeadMasks, q: Tensor, fn: Callable[[Tensor, tuple[StepMask, ...]], Tensor]
+    heads: HeadMasks, q: Tensor, fn: Callable[[Tensor, tuple[StepMask, ...]], Tensor]
 ) -> Tensor:
-    """``fn(heads, chain)`` for each set of heads with the same chain of step masks (in
+    """``fn(heads, chain)`` for each set of heads with the same chain of step heads (in
     order of first appearance), the results put back in head order."""
     outs: list[Tensor] = []
     order: list[int] = []
-    for stage, idx in _groups(masks).items():
+    for stage, idx in _groups(heads).items():
         outs.append(fn(torch.tensor(idx, device=q.device), stage))
         order += idx
     out = torch.cat(outs, dim=1)
@@ -260,10 +266,10 @@ def _per_chain(
     return out
 
 
-def _groups(masks: HeadMasks) -> dict[tuple, list[int]]:
-    """Heads with the same chain of step masks, in order of first appearance."""
+def _groups(heads: HeadMasks) -> dict[tuple, list[int]]:
+    """Heads with the same chain of step heads, in order of first appearance."""
     groups: dict[tuple, list[int]] = {}
-    for h, stage in enumerate(masks.stages):
+    for h, stage in enumerate(heads.stages):
         groups.setdefault(stage, []).append(h)
     return groups
 

@@ -99,7 +99,7 @@ def assign_heads(
         if share < len(p.steps):
             raise YlgError(
                 f"pattern {p.name!r} has {len(p.steps)} steps but gets {share} head(s);"
-                f" use at least {len(p.steps) * len(patterns)} heads or steps='sequential'"
+                f" use at least {len(p.steps) * len(patterns)} heads or step_mode='sequential'"
             )
         heads += [Head(p, i % len(p.steps)) for i in range(share)]
     return tuple(heads)
@@ -119,7 +119,7 @@ def explicit_heads(heads: Sequence[object], *, sequential: bool = False) -> tupl
         if sequential:
             if isinstance(item, tuple):
                 raise YlgError(
-                    f"with steps='sequential' each head runs every step of its pattern;"
+                    f"with step_mode='sequential' each head runs every step of its pattern;"
                     f" give patterns, not (pattern, step) pairs like {item!r}"
                 )
             out.append(Head(resolve_patterns(item)[0], None))  # type: ignore[arg-type]

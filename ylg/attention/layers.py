@@ -43,6 +43,7 @@ from ylg.attention.masksets import (
     is_exported_path,
 )
 from ylg.attention.spectral_norm import spectral_norm
+from ylg.deprecation import renamed_keywords, warn_renamed
 from ylg.errors import YlgError
 from ylg.patterns import Grid, Layout, load_npz
 
@@ -263,6 +264,7 @@ class YLGAttention(Attention):
     default_nonsquare: str | None = None
     default_key_pool: Any = 2
 
+    @renamed_keywords(steps="step_mode")
     def __init__(
         self,
         channels: int,
@@ -276,7 +278,7 @@ class YLGAttention(Attention):
         backend: str = "auto",
         paper_compat: bool = False,
         scale: bool = False,
-        steps: str = "parallel",
+        step_mode: str = "parallel",
         verify: bool = True,
     ) -> None:
         if not self.ndim:
@@ -292,8 +294,8 @@ class YLGAttention(Attention):
             count = len(heads) if heads is not None else 8
         super().__init__(channels, count, key_pool)
         pick_backend(backend, "cpu")  # rejects unknown names now
-        if steps not in STEP_MODES:
-            raise YlgError(f"steps must be one of {', '.join(STEP_MODES)}, got {steps!r}")
+        if step_mode not in STEP_MODES:
+            raise YlgError(f"step_mode must be one of {', '.join(STEP_MODES)}, got {step_mode!r}")
         self.pattern = pattern
         self.heads_spec = heads
         self.order = order
@@ -301,7 +303,7 @@ class YLGAttention(Attention):
         self.backend = backend
         self.paper_compat = paper_compat
         self.scale = scale
-        self.steps = steps
+        self.step_mode = step_mode
         self.verify = verify
         self.last_backend: str | None = None
         self._layouts: dict[tuple[int, ...], HeadMasks] = {}
@@ -319,6 +321,12 @@ class YLGAttention(Attention):
         else:
             self._masks(self.check_size())
         self.labels = self._layouts[next(iter(self._layouts))].labels
+
+    @property
+    def steps(self) -> str:
+        """Deprecated: :attr:`step_mode` (``steps`` is a pattern's steps)."""
+        warn_renamed(f"{type(self).__name__}.steps", f"{type(self).__name__}.step_mode")
+        return self.step_mode
 
     def check_size(self) -> tuple[int, ...]:
         """The input size the pattern is verified on when the layer is built:
@@ -351,7 +359,7 @@ class YLGAttention(Attention):
                 num_heads=self.num_heads,
                 order=self.order,
                 nonsquare=self.nonsquare,
-                steps=self.steps,
+                step_mode=self.step_mode,
                 verify=self.verify,
             )
         return self._layouts[key]
@@ -363,7 +371,7 @@ class YLGAttention(Attention):
         sides = self._check_input(x)
         masks = self._masks(sides)
         q, k, v, pooled = self._project(x)
-        q_inner = self._heads(pooled) if self.steps == "sequential" else None
+        q_inner = self._heads(pooled) if self.step_mode == "sequential" else None
         self.last_backend = pick_backend(self.backend, x.device, masks)
         options = {
             "paper_compat": self.paper_compat,
@@ -384,7 +392,7 @@ class YLGAttention(Attention):
 
     def extra_repr(self) -> str:
         return (
-            f"channels={self.channels}, heads={list(self.labels)}, steps={self.steps!r},"
+            f"channels={self.channels}, heads={list(self.labels)}, step_mode={self.step_mode!r},"
             f" backend={self.backend!r}, key_pool={self.key_pool}, scale={self.scale},"
             f" paper_compat={self.paper_compat}"
         )
@@ -400,7 +408,7 @@ class YLGAttention2d(YLGAttention, Attention2d):
     ``None`` keeps each pattern's enumeration, ``"rowmajor"`` gives "YLG - No ESA".
     ``backend``: ``auto``, ``dense``, ``grouped`` or ``flex`` (the same function; see
     :mod:`ylg.attention.functional`); ``last_backend`` tells which one ran.
-    ``steps="sequential"``: each head runs all its pattern's steps in turn (the full
+    ``step_mode="sequential"``: each head runs all its pattern's steps in turn (the full
     multi-hop flow of the IFG in one layer; inner steps use the queries pooled onto the
     key grid). ``verify``: refuse patterns without Full Information, checked at build
     on the published 32x32 layout and at every new feature-map size (cached).

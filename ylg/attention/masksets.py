@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ylg.attention.heads import Head, PatternLike, assign_heads, explicit_heads
+from ylg.deprecation import renamed_keywords
 from ylg.errors import YlgError
 from ylg.patterns import Grid, Layout, Masks, Pattern, load_npz, masks_sha256
 from ylg.patterns.layout import OnLayout
@@ -206,6 +207,7 @@ def _verify(masks: Masks) -> bool:
     return True
 
 
+@renamed_keywords(steps="step_mode")
 def head_masks(
     pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
     *,
@@ -216,7 +218,7 @@ def head_masks(
     num_heads: int | None = None,
     order: str | None = None,
     nonsquare: str | None = None,
-    steps: str = "parallel",
+    step_mode: str = "parallel",
     verify: bool = True,
 ) -> HeadMasks:
     """The verified masks of every head on a layout (cached: same arguments, same object).
@@ -227,15 +229,16 @@ def head_masks(
     ``grid`` with ``query_grid``, ``order`` and ``nonsquare`` as keywords. ``heads``:
     explicit ``(pattern, step)`` pairs instead (patterns in sequential mode).
     ``num_heads`` defaults to 8, or to ``len(heads)``. ``verify``: refuse patterns that
-    lack Full Information.
+    lack Full Information. ``step_mode``: one of :data:`STEP_MODES` (``steps=`` is its
+    old name, deprecated).
 
     >>> head_masks("fixed", grid="4x4", num_heads=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ylg.errors.YlgError: pattern 'fixed' lacks Full Information on 4x4, esa, s=4: 120 of 256 ...
     """
-    if not isinstance(steps, str) or steps not in STEP_MODES:
-        raise YlgError(f"steps must be one of {', '.join(STEP_MODES)}, got {steps!r:.60}")
+    if not isinstance(step_mode, str) or step_mode not in STEP_MODES:
+        raise YlgError(f"step_mode must be one of {', '.join(STEP_MODES)}, got {step_mode!r:.60}")
     if not isinstance(verify, bool):
         raise YlgError(f"verify must be True or False, got {verify!r:.60}")
     for name, value in (("order", order), ("nonsquare", nonsquare)):
@@ -253,7 +256,7 @@ def head_masks(
         order=order,
         nonsquare=nonsquare,
     )
-    sequential = steps == "sequential"
+    sequential = step_mode == "sequential"
     if is_exported_path(pattern):
         exported = load_npz(pattern)  # type: ignore[arg-type]
         fixed = exported.layout
