@@ -29,6 +29,7 @@ from ylg.ifg.bits import full_row, propagate
 from ylg.ifg.layers import step_matrices
 from ylg.ifg.reach import check_size, reach_matrices, reach_rows
 from ylg.patterns import Masks
+from ylg.tables import text_table
 
 #: Repetitions of the whole pattern tried before the hop count gives up.
 MAX_ROUNDS = 64
@@ -219,11 +220,4 @@ def format_table(results: list[Metrics], *, markdown: bool = False) -> str:
     dense    rowmajor  1     4         4.0   4    100.00%  0.85       1.41  yes        1
     """
     rows = table_rows(results)
-    if markdown:
-        lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
+    return text_table(COLUMNS, rows, markdown=markdown)

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ylg.errors import PatternError
+from ylg.tables import text_table
 
 if TYPE_CHECKING:
     from ylg.patterns.masks import Masks
@@ -712,11 +713,4 @@ def format_order_tiles(
                 ]
             )
             rows.append(["", "", "", "planned", *planned, "", "", ""])
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
+    return text_table(columns, rows, markdown=markdown)
