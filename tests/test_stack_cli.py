@@ -195,7 +195,9 @@ def test_frames_and_output_positions() -> None:
     image = frames(list(range(18)), Grid(2, 3, 3))
     assert image.shape == (3, 7) and image[0, 4] == 9
     assert output_position(Grid(3, 3), None) == 4
-    with pytest.raises(Exception, match="3 indices"):
+    with pytest.raises(
+        Exception, match=r"an output cell of the 2x3x3 grid is \(frame, row, column\)"
+    ):
         output_position(Grid(2, 3, 3), (1, 1))
 
 

@@ -35,7 +35,10 @@ def figure_name(masks: Masks, kind: str) -> str:
     return f"{name}-{masks.order}-{kind}.png"
 
 
-def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+def check_figure_path(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """A click callback: refuse, before any drawing, a figure file of a kind ylg cannot write."""
     from ylg.figures import figure_format
 
     if value is not None:
@@ -50,7 +53,7 @@ def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None
 #: checked before drawing.
 output_option = common_output_option(
     kind="file",
-    callback=_check_output,
+    callback=check_figure_path,
     help="Figure to write: .png, .svg or .pdf (default: a .png named after the pattern).",
 )
 

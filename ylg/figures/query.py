@@ -60,9 +60,12 @@ WEIGHT_CMAP = colormaps["magma_r"]
 IMAGE_CMAP = colormaps["inferno"]
 
 
-def query_position(grid: Grid, query: "int | tuple[int, ...] | str | None") -> int:
+def query_position(
+    grid: Grid, query: "int | tuple[int, ...] | str | None", what: str = "query"
+) -> int:
     """A query given as a position, a cell (one index per axis: ``(i, j)``, ``(t, i, j)``)
-    or text (``"i,j"``, ``"t,i,j"`` or ``"5"``); ``None`` is the centre cell.
+    or text (``"i,j"``, ``"t,i,j"`` or ``"5"``); ``None`` is the centre cell. ``what``
+    names the token in messages (``"output"`` for a stack's output).
 
     >>> g = Grid(4, 4)
     >>> [query_position(g, q) for q in [(1, 2), "3,0", 5, None]]
@@ -75,19 +78,20 @@ def query_position(grid: Grid, query: "int | tuple[int, ...] | str | None") -> i
     if isinstance(query, str):
         cells = grid.parse_cells(query)
         if len(cells) != 1:
-            raise YlgError(f"give one query cell, not {len(cells)} ({query!r})")
+            raise YlgError(f"give one {what} cell, not {len(cells)} ({query!r})")
         return cells[0]
     if isinstance(query, tuple):
         names = {1: "(j,)", 2: "(row, column)", 3: "(frame, row, column)"}[grid.ndim]
         if len(query) != grid.ndim or not all(
             isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in query
         ):
-            raise YlgError(f"a query cell of the {grid} grid is {names}, not {query!r}")
+            article = "an" if what[0] in "aeiou" else "a"
+            raise YlgError(f"{article} {what} cell of the {grid} grid is {names}, not {query!r}")
         return grid.position(*(int(c) for c in query))
     if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
         grid.cell(int(query))
         return int(query)
-    raise YlgError(f"cannot read the query {query!r}: give a position, a cell or 'i,j'")
+    raise YlgError(f"cannot read the {what} {query!r}: give a position, a cell or 'i,j'")
 
 
 def query_reach(masks: Masks, position: int) -> np.ndarray:

@@ -33,6 +33,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from ylg.errors import YlgError
 from ylg.figures.cells import Canvas
+from ylg.figures.query import query_position
 from ylg.figures.style import DARK_BLUE, RED, YELLOW, new_figure, rgb
 from ylg.ifg.stack import Stack, as_stack, output_reach, receptive_field
 from ylg.patterns import Grid, Masks
@@ -46,32 +47,14 @@ COUNT_CMAP = colormaps["viridis"]
 
 
 def output_position(grid: Grid, query: "int | tuple[int, ...] | str | None") -> int:
-    """An output given as a position, a cell (one index per axis) or text (``"i,j"``,
-    ``"t,i,j"`` or ``"5"``); ``None`` is the centre cell.
+    """An output given as a position, a cell (``(i, j)``, ``(t, i, j)``) or text
+    (``"i,j"``, ``"t,i,j"`` or ``"5"``); ``None`` is the centre cell.
 
     >>> g = Grid(2, 4, 4)
     >>> [output_position(g, q) for q in [(1, 2, 3), "0,1,1", 7, None]]
     [27, 5, 7, 26]
     """
-    if query is None:
-        return grid.position(*(side // 2 for side in grid.shape))
-    if isinstance(query, str):
-        cells = grid.parse_cells(query)
-        if len(cells) != 1:
-            raise YlgError(f"give one output cell, not {len(cells)} ({query!r})")
-        return cells[0]
-    if isinstance(query, tuple):
-        if len(query) != grid.ndim or not all(
-            isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in query
-        ):
-            raise YlgError(
-                f"an output cell on the {grid} grid has {grid.ndim} indices, not {query!r}"
-            )
-        return grid.position(*(int(c) for c in query))
-    if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
-        grid.cell(int(query))
-        return int(query)
-    raise YlgError(f"cannot read the output {query!r}: give a position, a cell or 'i,j'")
+    return query_position(grid, query, what="output")
 
 
 def frames(values: np.ndarray, grid: Grid) -> np.ndarray:

@@ -9,22 +9,10 @@ from typing import Any
 
 import click
 
-from ylg.cli.drawing import write_figure
+from ylg.cli.drawing import check_figure_path, write_figure
 from ylg.cli.options import GRID, NONSQUARE, PATTERN, tile_option
-from ylg.errors import YlgError
 from ylg.patterns import ORDERS, Grid, Layout, Pattern
 from ylg.progress import progress as progress_bar
-
-
-def _check_figure(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    from ylg.figures import figure_format
-
-    if value is not None:
-        try:
-            figure_format(value)
-        except YlgError as exc:
-            raise click.BadParameter(str(exc), ctx, param) from None
-    return value
 
 
 @click.command("compare")
@@ -59,7 +47,7 @@ def _check_figure(ctx: click.Context, param: click.Parameter, value: Path | None
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    callback=_check_figure,
+    callback=check_figure_path,
     help="Draw the tile shares per order as a bar chart (.png, .svg or .pdf; implies --tiles).",
 )
 @click.option("--markdown", is_flag=True, help="Print markdown tables.")
