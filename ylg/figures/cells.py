@@ -162,25 +162,10 @@ class Canvas:
         for spine in ax.spines.values():
             spine.set_visible(False)
         for f, y, x in self.frame_boxes():
-            if show:
-                ax.vlines(
-                    x - 0.5 + np.arange(self.w + 1),
-                    y - 0.5,
-                    y + self.h - 0.5,
-                    color=colour,
-                    lw=0.4,
-                    alpha=0.7,
-                    zorder=3,
-                )
-                ax.hlines(
-                    y - 0.5 + np.arange(self.h + 1),
-                    x - 0.5,
-                    x + self.w - 0.5,
-                    color=colour,
-                    lw=0.4,
-                    alpha=0.7,
-                    zorder=3,
-                )
+            if show:  # the cell lines of the frame: columns, then rows
+                style = {"color": colour, "lw": 0.4, "alpha": 0.7, "zorder": 3}
+                ax.vlines(x - 0.5 + np.arange(self.w + 1), y - 0.5, y + self.h - 0.5, **style)
+                ax.hlines(y - 0.5 + np.arange(self.h + 1), x - 0.5, x + self.w - 0.5, **style)
             else:
                 ax.add_patch(
                     Rectangle(
