@@ -160,6 +160,31 @@ def pattern_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
     return merge_options(fn, options, ("pattern", "params"), build)
 
 
+def int_option(
+    name: str,
+    default: int,
+    help: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    dest: str | None = None,
+) -> Callable[[Callable[..., Any]], Any]:
+    """An integer option between ``low`` and ``high`` (either open), its default shown.
+
+    >>> option = int_option("--examples", 5, "Witnesses.", low=0)(lambda examples: None)
+    >>> option.__click_params__[0].opts, option.__click_params__[0].default
+    (['--examples'], 5)
+    """
+    names = [name] if dest is None else [name, dest]
+    return click.option(
+        *names,
+        type=click.IntRange(low, high),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
 def tile_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--tile T``: the kernel's tile side (FlexAttention's default block is 128)."""
     return click.option(

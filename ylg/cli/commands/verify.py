@@ -8,6 +8,7 @@ import json
 
 import click
 
+from ylg.cli.options import int_option
 from ylg.cli.stacking import StackChoice, stack_options
 from ylg.errors import YlgError
 
@@ -25,47 +26,33 @@ METHODS = ("auto", "bitsets")
 
 @click.command("verify")
 @stack_options
-@click.option(
+@int_option(
     "--flow",
-    "k",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Check k-token flow: every k inputs send k units to every k outputs (1: Full"
-    " Information).",
+    1,
+    "Check k-token flow: every k inputs send k units to every k outputs (1: Full Information).",
+    low=1,
+    dest="k",
 )
 @click.option(
     "--exact/--sampled",
     default=None,
     help="Force the exact or the sampled k-token check (default: exact when small enough).",
 )
-@click.option(
+@int_option(
     "--samples",
-    type=click.IntRange(1, MAX_SAMPLES),
-    default=DEFAULT_SAMPLES,
-    show_default=True,
-    help="Random pairs of k-sets the sampled check tries.",
+    DEFAULT_SAMPLES,
+    "Random pairs of k-sets the sampled check tries.",
+    low=1,
+    high=MAX_SAMPLES,
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(0, MAX_SEED),
-    default=DEFAULT_SEED,
-    show_default=True,
-    help="Sampling seed, 0 to 2^63-1.",
-)
-@click.option(
-    "--examples",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Witnesses to show when the property fails.",
-)
-@click.option(
+@int_option("--seed", DEFAULT_SEED, "Sampling seed, 0 to 2^63-1.", low=0, high=MAX_SEED)
+@int_option("--examples", 5, "Witnesses to show when the property fails.", low=0)
+@int_option(
     "--max-layers",
-    type=click.IntRange(1, MAX_LAYERS),
-    default=DEFAULT_MAX_LAYERS,
-    show_default=True,
-    help="Stacks: most layers tried when counting the layers Full Information needs.",
+    DEFAULT_MAX_LAYERS,
+    "Stacks: most layers tried when counting the layers Full Information needs.",
+    low=1,
+    high=MAX_LAYERS,
 )
 @click.option(
     "--needed/--no-needed",
@@ -116,38 +103,26 @@ def verify(
     """
     from ylg.ifg.report import full_information_lines, k_flow_lines, stack_lines
 
+    shown = {"examples": examples, "progress": True}
     if choice.stacked:
         if k != 1:
             raise YlgError("--flow checks one pattern; drop --layers/--model or --flow")
         from ylg.ifg.stack import Stack, verify_stack
 
+        stack = Stack(choice.layers, name=choice.name)
         result = verify_stack(
-            Stack(choice.layers, name=choice.name),
-            cycle=choice.cycle,
-            examples=examples,
-            needed=needed,
-            max_layers=max_layers,
-            method=method,
-            progress=True,
+            stack, cycle=choice.cycle, needed=needed, max_layers=max_layers, method=method, **shown
         )
         lines = stack_lines(result)
     elif k == 1:
         from ylg.ifg import full_information
 
-        result = full_information(choice.layers[0], examples=examples, progress=True)
+        result = full_information(choice.layers[0], **shown)
         lines = full_information_lines(result)
     else:
         from ylg.ifg.kflow import k_flow
 
-        result = k_flow(
-            choice.layers[0],
-            k,
-            exact=exact,
-            samples=samples,
-            seed=seed,
-            examples=examples,
-            progress=True,
-        )
+        result = k_flow(choice.layers[0], k, exact=exact, samples=samples, seed=seed, **shown)
         lines = k_flow_lines(result)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
