@@ -8,7 +8,7 @@ recognises as their class (real training images: about 100%; chance: 10%), and K
 the 8x8 grey images. Results go to ``--out``/results.jsonl, one line per run.
 
     python benchmarks/digits_quality.py --seeds 0 1 2
-    python benchmarks/digits_quality.py --seeds 0 --set steps=200 --set lr_g=2e-4 --tag short
+    python benchmarks/digits_quality.py --seeds 0 --set iterations=200 --set lr_g=2e-4 --tag short
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def run_one(overrides: dict[str, object], seed: int, count: int, out: Path) -> d
     row = {
         "overrides": overrides,
         "seed": seed,
-        "steps": cfg.steps,
+        "iterations": cfg.iterations,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
         "median_step_s": round(statistics.median(step_times), 4) if step_times else None,

@@ -534,7 +534,7 @@ def end_to_end(device: torch.device, budget: Budget) -> list[str]:
                     "train",
                     "--preset",
                     "digits",
-                    "--steps",
+                    "--iterations",
                     "30",
                     "--device",
                     "cuda",
@@ -548,15 +548,25 @@ def end_to_end(device: torch.device, budget: Budget) -> list[str]:
             ),
             (
                 "resume the CUDA run on the CPU",
-                ["train", "--out", "gpu", "--resume", "--steps", "31", "--device", "cpu"],
+                ["train", "--out", "gpu", "--resume", "--iterations", "31", "--device", "cpu"],
             ),
             (
                 "train 2 steps on the CPU",
-                ["train", "--preset", "digits", "--steps", "2", "--device", "cpu", "--out", "cpu"],
+                [
+                    "train",
+                    "--preset",
+                    "digits",
+                    "--iterations",
+                    "2",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    "cpu",
+                ],
             ),
             (
                 "resume the CPU run on CUDA",
-                ["train", "--out", "cpu", "--resume", "--steps", "4", "--device", "cuda"],
+                ["train", "--out", "cpu", "--resume", "--iterations", "4", "--device", "cuda"],
             ),
         ]
         for what, args in steps:

@@ -3,11 +3,11 @@
 Trains the ``photos`` preset (or reuses its cached run in ``runs/benchmarks/``), cuts
 new crops of the bundled photos with a seed the training set does not use, inverts
 each with the pixel loss and with the paper's saliency-weighted D0 loss (same class,
-seeds, steps and optimiser), and writes the per-image table and the win counts to
+seeds, iterations and optimiser), and writes the per-image table and the win counts to
 the "Inversion" section of docs/experiments.md, with a figure of all crops and the
 first crop's full ``ylg invert`` outputs in docs/img/inversion/.
 
-Run: .venv/bin/python benchmarks/inversion.py [--train-steps N] [--steps N] [--limit N]
+Run: .venv/bin/python benchmarks/inversion.py [--train-iterations N] [--iterations N] [--limit N]
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ def held_out_crops(resolution: int, per_photo: int) -> list[tuple[str, int, torc
     return out
 
 
-def trained_run(steps: int) -> Path:
-    """The photos preset trained for ``steps`` steps (resumed or reused when cached)."""
-    cfg = preset("photos").replace(steps=steps, tensorboard=False, device="cpu")
+def trained_run(iterations: int) -> Path:
+    """The photos preset trained for ``iterations`` (resumed or reused when cached)."""
+    cfg = preset("photos").replace(iterations=iterations, tensorboard=False, device="cpu")
     start = time.perf_counter()
     result = train(cfg, RUN, resume=True)
     print(f"photos preset: step {result.step} ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -99,15 +99,19 @@ def write_doc_section(markdown: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-steps", type=int, default=preset("photos").steps)
-    parser.add_argument("--steps", type=int, default=300, help="inversion steps per image")
+    parser.add_argument(
+        "--train-iterations", "--train-steps", type=int, default=preset("photos").iterations
+    )
+    parser.add_argument(
+        "--iterations", "--steps", type=int, default=300, help="inversion steps per image"
+    )
     parser.add_argument("--per-photo", type=int, default=1, help="held-out crops per photo")
     parser.add_argument("--limit", type=int, default=0, help="at most this many crops, spread")
     args = parser.parse_args()
     torch.manual_seed(0)
-    checkpoint = trained_run(args.train_steps)
+    checkpoint = trained_run(args.train_iterations)
     models = load_models(checkpoint)
-    settings = Settings(steps=args.steps)
+    settings = Settings(iterations=args.iterations)
     crops = held_out_crops(models.resolution, args.per_photo)
     if 0 < args.limit < len(crops):
         crops = [crops[i * len(crops) // args.limit] for i in range(args.limit)]
@@ -197,8 +201,9 @@ def report(rows, models, settings: Settings, args, auto_right: int, n: int, seco
     return f"""
 ## Inversion: pixel baseline vs the ylg method on held-out crops
 
-Written by `benchmarks/inversion.py` (`--train-steps {args.train_steps} --steps {args.steps}
---per-photo {args.per_photo} --limit {args.limit}`) on {machine()}.
+Written by `benchmarks/inversion.py` (`--train-iterations {args.train_iterations}
+--iterations {args.iterations} --per-photo {args.per_photo} --limit {args.limit}`) on
+{machine()}.
 
 **Model.** The `photos` preset ({cfg.resolution} px, YLG attention,
 {cfg.g_channels}/{cfg.d_channels} channels in G/D, one class per photo) trained
@@ -209,7 +214,7 @@ use: these exact crops were never seen, but other crops of the same photos were
 (held-out crops, not held-out photos).
 
 **Inversion.** Both methods get the crop's true class, {settings.seeds} seeds in one
-batch, {settings.steps} steps of Adam (lr {settings.lr}) in Lookahead (k {settings.k},
+batch, {settings.iterations} steps of Adam (lr {settings.lr}) in Lookahead (k {settings.k},
 alpha {settings.alpha}), truncated-normal starts (threshold {settings.truncation}); each
 keeps its seed with the lowest loss of its own objective. The {n} crops took
 {seconds / 60:.1f} minutes. Pixel error: mean squared error per pixel and channel on

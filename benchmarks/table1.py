@@ -1,11 +1,11 @@
 """A small replication of the paper's Table 1 on bundled data: rows x seeds, KID of each.
 
-Each row (attention slot) trains the same small preset for the same number of steps
+Each row (attention slot) trains the same small preset for the same number of iterations
 with each seed; KID is measured between the data set and samples of the EMA generator
 with the metrics' feature extractor. The output is a markdown table (mean and spread
 over seeds) written to ``<out>/table1.md``.
 
-    python benchmarks/table1.py --preset digits --steps 150 --seeds 0 1 2 --out runs/table1
+    python benchmarks/table1.py --preset digits --iterations 150 --seeds 0 1 2 --out runs/table1
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the experiment and write its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="digits")
-    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--iterations", "--steps", type=int, default=150)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rows", nargs="+", default=list(ROWS))
     parser.add_argument("--extractor", default="random")
@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> None:
         cfg = base.replace(
             attention=row,
             seed=seed,
-            steps=args.steps,
+            iterations=args.iterations,
             tensorboard=False,
-            sample_every=args.steps,
-            checkpoint_every=args.steps,
+            sample_every=args.iterations,
+            checkpoint_every=args.iterations,
         )
         start = time.perf_counter()
         train(cfg, run_dir, resume=True, progress=False)

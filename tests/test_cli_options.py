@@ -50,7 +50,7 @@ def test_train_takes_exactly_the_config_fields_that_declare_an_option() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--steps", "0"], "x>=1"),
+        (["--iterations", "0"], "x>=1"),
         (["--seed", "4294967296"], "0<=x<=4294967295"),
         (["--device", "tpu"], "'tpu' is not one of"),
         (["--num-workers", "-1"], "x>=0"),
@@ -87,7 +87,7 @@ def test_invert_and_draw_attention_take_the_settings_fields(
     fields = {f.name for f in options_of(Settings)}
     assert fields <= invert
     # draw attention inverts with four of them (its --seed is the seed of the image)
-    assert {"seeds", "steps", "lr", "truncation"} <= draw and not {"k", "alpha"} & draw
+    assert {"seeds", "iterations", "lr", "truncation"} <= draw and not {"k", "alpha"} & draw
     image = tmp_path / "x.png"
     image.write_bytes(b"")
     code, err = run(capsys, "invert", image, "-c", tmp_path, "--lookahead-alpha", "2")
@@ -142,5 +142,45 @@ def test_gan_commands_declare_no_shared_option_themselves(module: str) -> None:
         "--raw",
         "--preset",
     }
-    shared |= {"--steps", "--seeds", "--lr", "--lookahead-k", "--data", "--attention"}
+    shared |= {
+        "--iterations",
+        "--steps",
+        "--seeds",
+        "--lr",
+        "--lookahead-k",
+        "--data",
+        "--attention",
+    }
     assert not _option_names(COMMANDS / f"{module}.py") & shared
+
+
+def test_old_option_names_are_aliases_of_the_new() -> None:
+    """--steps (ylg train, ylg invert, ylg draw attention) and --train-steps (ylg demo)
+    are the old names of --iterations and --train-iterations: the same option."""
+    for path, new, old in (
+        (["train"], "--iterations", "--steps"),
+        (["invert"], "--iterations", "--steps"),
+        (["draw", "attention"], "--iterations", "--steps"),
+        (["demo"], "--train-iterations", "--train-steps"),
+    ):
+        command = cli
+        for name in path:
+            command = command.commands[name]
+        [param] = [p for p in command.params if new in p.opts]
+        assert param.opts == [new, old], path
+
+    @click.command()
+    @dataclass_options(TrainConfig, into="changes", overrides=True)
+    def show(changes: dict) -> None:
+        click.echo(changes)
+
+    @click.command()
+    @dataclass_options(Settings, into="settings")
+    def inversion(settings: Settings) -> None:
+        click.echo(settings.iterations)
+
+    runner = CliRunner()
+    assert runner.invoke(show, ["--steps", "5"]).output == "{'iterations': 5}\n"
+    assert runner.invoke(show, ["--iterations", "5"]).output == "{'iterations': 5}\n"
+    assert runner.invoke(inversion, ["--steps", "7"]).output == "7\n"
+    assert runner.invoke(inversion, ["--iterations", "7"]).output == "7\n"

@@ -46,7 +46,7 @@ TINY = TrainConfig(
     attn_resolution=8,
     z_dim=16,
     batch_size=4,
-    steps=1,
+    iterations=1,
     sample_every=1000,
     checkpoint_every=1000,
     sample_count=4,
@@ -254,7 +254,7 @@ def test_train_fuzz(data: st.DataObject, world: dict[str, Path], capsys) -> None
     config.write_text(text, encoding="utf-8")
     args = ["train", "--config", str(config), "--out", "out", "-q"]
     for flag, values in (
-        ("--steps", counts),
+        ("--iterations", counts),
         ("--batch-size", st.sampled_from(["2", "4", "3", "0", "nan", "99999999999"])),
         ("--seed", st.one_of(st.integers(0, 9).map(str), hostile)),
         ("--attention", pick(world, ["none", "sagan", "bogus", "missing", "text", "", "🙂"])),
@@ -327,7 +327,7 @@ def test_invert_fuzz(data: st.DataObject, world: dict[str, Path], capsys) -> Non
     image = data.draw(pick(world, ["png", "deep", "broken", "images", "missing", "text"]))
     checkpoint = data.draw(pick(world, ["run", "ckpt", "corrupt", "missing"]))
     args = ["invert", image, "-c", checkpoint, "--no-progress", "-o", "inv"]
-    args += ["--steps", data.draw(st.sampled_from(["1", "2", "0", "-1", "nan"]))]
+    args += ["--iterations", data.draw(st.sampled_from(["1", "2", "0", "-1", "nan"]))]
     args += ["--seeds", data.draw(st.sampled_from(["1", "2", "0", "1000000000000"]))]
     for flag, values in (
         ("--method", st.sampled_from(["ylg", "pixel", "dfeat", "nope"])),
@@ -353,7 +353,8 @@ def test_invert_fuzz(data: st.DataObject, world: dict[str, Path], capsys) -> Non
 def test_draw_attention_fuzz(data: st.DataObject, world: dict[str, Path], capsys) -> None:
     checkpoint = data.draw(pick(world, ["run", "ckpt", "corrupt", "missing"]))
     output = data.draw(st.sampled_from(["a.png", "", "sub/a.png"]))
-    args = ["draw", "attention", "-c", checkpoint, "--no-progress", "--steps", "1", "--seeds", "1"]
+    args = ["draw", "attention", "-c", checkpoint, "--no-progress", "--iterations", "1"]
+    args += ["--seeds", "1"]
     if output:
         args += ["-o", output]
     source = data.draw(st.sampled_from(["--seed", "--image", "--inversion", "both", "none"]))

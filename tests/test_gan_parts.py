@@ -62,6 +62,38 @@ def test_bad_configs_are_refused_with_the_key_named(change: dict, message: str) 
         TrainConfig(**values)
 
 
+def test_steps_is_the_old_name_of_iterations(tmp_path: Path) -> None:
+    """A config file, a checkpoint's dict or a keyword that says ``steps`` means
+    ``iterations`` (the training length); the keyword and attribute warn."""
+    path = tmp_path / "old.toml"
+    path.write_text('[train]\npreset = "photos"\nresolution = 32\nsteps = 7\n')
+    assert load_config(path) == load_config(path).replace(iterations=7)
+    assert load_config(path).iterations == 7
+    new = TrainConfig(iterations=5)
+    saved = {("steps" if k == "iterations" else k): v for k, v in new.to_dict().items()}
+    assert "iterations" not in saved and TrainConfig.from_dict(saved) == new
+    with pytest.raises(YlgError, match="both 'steps' and 'iterations'"):
+        TrainConfig.from_dict({"steps": 5, "iterations": 5})
+    with pytest.warns(DeprecationWarning, match=r"TrainConfig\(steps=...\) is renamed"):
+        assert TrainConfig(steps=5) == new
+    with pytest.warns(DeprecationWarning, match=r"TrainConfig.replace\(steps=...\)"):
+        assert TrainConfig().replace(steps=5) == new
+    with pytest.warns(DeprecationWarning, match="TrainConfig.steps is renamed"):
+        assert new.steps == 5
+
+
+def test_inversion_steps_is_the_old_name_of_iterations() -> None:
+    from ylg.gan.invert.settings import Settings
+
+    with pytest.warns(DeprecationWarning, match=r"Settings\(steps=...\) is renamed"):
+        old = Settings(seeds=2, steps=30)
+    assert old == Settings(seeds=2, iterations=30)
+    with pytest.warns(DeprecationWarning, match="Settings.steps is renamed"):
+        assert old.steps == 30
+    with pytest.raises(YlgError, match="iterations must be at least 1"):
+        Settings(iterations=0)
+
+
 def test_batch_must_split_over_processes_and_accumulation() -> None:
     assert TrainConfig(batch_size=12, accumulate=3).micro_batch(2) == 2
     with pytest.raises(YlgError, match="does not split"):
@@ -70,9 +102,9 @@ def test_batch_must_split_over_processes_and_accumulation() -> None:
 
 def test_config_file_starts_from_a_preset_and_rejects_unknown_keys(tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
-    path.write_text('[train]\npreset = "photos"\nresolution = 32\nsteps = 7\n')
+    path.write_text('[train]\npreset = "photos"\nresolution = 32\niterations = 7\n')
     cfg = load_config(path)
-    assert (cfg.data, cfg.resolution, cfg.attn_resolution, cfg.steps) == ("photos", 32, 16, 7)
+    assert (cfg.data, cfg.resolution, cfg.attn_resolution, cfg.iterations) == ("photos", 32, 16, 7)
     path.write_text("stepz = 3\n")
     with pytest.raises(YlgError, match="unknown config key.*stepz"):
         load_config(path)

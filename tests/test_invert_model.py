@@ -32,7 +32,7 @@ TINY = TrainConfig(
     class_norm="shared",
     shared_dim=16,
     batch_size=8,
-    steps=20,
+    iterations=20,
     ema_start=0,
     ema_decay=0.5,
     tensorboard=False,
@@ -90,7 +90,7 @@ def test_inverting_a_generated_image_takes_the_pixel_error_far_below_its_start(
     y = torch.tensor([3])
     with torch.no_grad():
         x = g(latents(1, 16, torch.Generator().manual_seed(11), 2.0), y)[0]
-    settings = Settings(seeds=2, steps=100, seed=1)
+    settings = Settings(seeds=2, iterations=100, seed=1)
     start = latents(2, 16, torch.Generator().manual_seed(1), 2.0)
     with torch.no_grad():
         start_error = pixel_loss(g(start, y.repeat(2)), x[None]).min().item()
@@ -112,7 +112,7 @@ def test_ylg_invert_runs_end_to_end_on_a_real_photo(
         photo,
         "-c",
         run_dir,
-        "--steps",
+        "--iterations",
         "12",
         "--seeds",
         "2",
@@ -166,7 +166,7 @@ def test_draw_attention_on_a_seed_an_inversion_and_a_real_photo(
         photo,
         "-c",
         run_dir,
-        "--steps",
+        "--iterations",
         "3",
         "--seeds",
         "1",
@@ -186,7 +186,15 @@ def test_draw_attention_on_a_seed_an_inversion_and_a_real_photo(
         "seed.png": ["--seed", "3", "--head", "0", "--head", "5", "-q", "0,0"],
         "inv.png": ["--inversion", tmp_path / "chelsea" / "result.json"],
         "real.png": ["--image", photo, "--layer", "discriminator", "-q", "8,8"],
-        "inverted-first.png": ["--image", photo, "--steps", "2", "--seeds", "1", "--no-progress"],
+        "inverted-first.png": [
+            "--image",
+            photo,
+            "--iterations",
+            "2",
+            "--seeds",
+            "1",
+            "--no-progress",
+        ],
     }
     for name, args in jobs.items():
         code, out, err = ylg(
@@ -228,6 +236,6 @@ def test_user_errors_are_one_line_and_exit_2(
     other.write_text(json.dumps({"method": "ylg", "runs": {"ylg": {"z": [0.0]}}, "class": None}))
     filled = [a.format(photo=photo, text=text, other=other) for a in args]
     out_path = tmp_path / ("out" if args[0] == "invert" else "out.png")
-    code, out, err = ylg(capsys, *filled, "-c", run_dir, "-o", out_path, "--steps", "1")
+    code, out, err = ylg(capsys, *filled, "-c", run_dir, "-o", out_path, "--iterations", "1")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not out_path.exists()

@@ -265,7 +265,7 @@ def test_seeds_in_one_batch_run_as_if_alone(nets) -> None:
             d,
             target_image,
             "ylg",
-            Settings(seeds=len(start), steps=8),
+            Settings(seeds=len(start), iterations=8),
             class_index=1,
             start=start,
             progress=False,
@@ -279,7 +279,9 @@ def test_seeds_in_one_batch_run_as_if_alone(nets) -> None:
 def test_the_best_latent_is_kept_and_measured(nets) -> None:
     g, d = nets
     x = torch.rand(3, 32, 32) * 2 - 1
-    run = invert_image(g, d, x, "dfeat", Settings(seeds=3, steps=15), class_index=0, progress=False)
+    run = invert_image(
+        g, d, x, "dfeat", Settings(seeds=3, iterations=15), class_index=0, progress=False
+    )
     assert run.losses.shape == (15, 3)
     for seed, m in enumerate(run.metrics):
         assert m["dfeat"] == pytest.approx(run.losses[:, seed].min(), rel=1e-4)
@@ -298,7 +300,7 @@ def test_patience_stops_a_stalled_run(nets) -> None:
         d,
         x,
         "pixel",
-        Settings(seeds=1, steps=200, lr=1e-9, patience=5),
+        Settings(seeds=1, iterations=200, lr=1e-9, patience=5),
         class_index=0,
         progress=False,
     )
@@ -306,7 +308,7 @@ def test_patience_stops_a_stalled_run(nets) -> None:
 
 
 @pytest.mark.parametrize(
-    "change", [{"seeds": 0}, {"steps": 0}, {"lr": 0.0}, {"truncation": -1.0}, {"patience": -1}]
+    "change", [{"seeds": 0}, {"iterations": 0}, {"lr": 0.0}, {"truncation": -1.0}, {"patience": -1}]
 )
 def test_settings_refuse_impossible_values(change: dict) -> None:
     with pytest.raises(YlgError):
@@ -319,13 +321,15 @@ def test_unknown_method_and_missing_class_are_errors(nets) -> None:
     with pytest.raises(YlgError, match="unknown method"):
         invert_image(g, d, x, "latent", progress=False)
     with pytest.raises(YlgError, match="conditional"):
-        invert_image(g, d, x, "pixel", Settings(steps=1), progress=False)
+        invert_image(g, d, x, "pixel", Settings(iterations=1), progress=False)
     with pytest.raises(YlgError, match="start latents"):
-        invert_image(g, d, x, "pixel", Settings(steps=1), class_index=0, start=torch.zeros(4, 3))
+        invert_image(
+            g, d, x, "pixel", Settings(iterations=1), class_index=0, start=torch.zeros(4, 3)
+        )
 
 
 def test_the_ylg_method_needs_an_attention_layer() -> None:
     g = Generator(32, 8, 8, 0, attn_resolution=16).eval().requires_grad_(False)
     d = Discriminator(32, 8, 0, attn_resolution=16).eval().requires_grad_(False)
     with pytest.raises(YlgError, match="no attention layer"):
-        invert_image(g, d, torch.zeros(3, 32, 32), "ylg", Settings(steps=1), progress=False)
+        invert_image(g, d, torch.zeros(3, 32, 32), "ylg", Settings(iterations=1), progress=False)

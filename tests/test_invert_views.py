@@ -75,7 +75,7 @@ def test_a_real_image_is_seen_by_d_or_inverted_for_g(tmp_path: Path) -> None:
     Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(path)
     seen = image_source(models, path, "discriminator")
     assert seen.name == "photo" and seen.view["image"].shape == (3, 32, 32)
-    inverted = image_source(models, path, "generator", settings=Settings(seeds=2, steps=2))
+    inverted = image_source(models, path, "generator", settings=Settings(seeds=2, iterations=2))
     assert inverted.view["z"].shape == (8,) and inverted.view["class_index"] is None
 
 

@@ -20,7 +20,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     cfg = TrainConfig(
         data="digits", attention="none", g_channels=8, d_channels=8, z_dim=8, batch_size=4,
-        steps=1, tensorboard=False, sample_count=4,
+        iterations=1, tensorboard=False, sample_count=4,
     )  # fmt: skip
     train(cfg, folder, progress=False)
     return folder

@@ -54,7 +54,7 @@ def test_train_into_a_log_writes_no_carriage_returns(
 ) -> None:
     from ylg.cli.main import main
 
-    args = ["train", "--preset", "digits", "--attention", "none", "--steps", "3"]
+    args = ["train", "--preset", "digits", "--attention", "none", "--iterations", "3"]
     args += ["--batch-size", "4", "--out", str(tmp_path / "run")]
     with pytest.raises(SystemExit) as exc:
         main(args)  # stderr is captured here: a file, not a terminal

@@ -37,7 +37,7 @@ TINY = dict(
     attn_resolution=8,
     z_dim=16,
     batch_size=4,
-    steps=2,
+    iterations=2,
     log_every=1,
     sample_every=2,
     checkpoint_every=2,
@@ -68,7 +68,7 @@ def start_run(folder: Path, steps: int = 2, pattern: str = PATTERN, **changes: o
     """Train a tiny run from ``folder/pat/three.toml`` (named relative to ``folder``)."""
     (folder / "pat").mkdir(parents=True, exist_ok=True)
     (folder / "pat" / "three.toml").write_text(pattern)
-    cfg = TrainConfig(**{**TINY, "attention": "pat/three.toml", "steps": steps, **changes})
+    cfg = TrainConfig(**{**TINY, "attention": "pat/three.toml", "iterations": steps, **changes})
     with inside(folder):
         train(cfg, "run", progress=False)
     return folder / "run"
@@ -133,11 +133,11 @@ def test_every_command_works_from_elsewhere_with_the_file_gone(
         )  # fmt: skip
         assert code == 0 and (elsewhere / "attention.png").is_file(), err
         code, out, err = ylg(
-            capsys, "invert", project / "before.png", "-c", run, "--steps", "1", "--seeds", "1",
-            "--no-compare", "--method", "pixel", "--no-progress", "-o", "inv",
+            capsys, "invert", project / "before.png", "-c", run, "--iterations", "1",
+            "--seeds", "1", "--no-compare", "--method", "pixel", "--no-progress", "-o", "inv",
         )  # fmt: skip
         assert code == 0 and "pixel error" in out, err
-        code, out, err = ylg(capsys, "train", "--out", run, "--resume", "--steps", "3", "-q")
+        code, out, err = ylg(capsys, "train", "--out", run, "--resume", "--iterations", "3", "-q")
         assert code == 0 and "step 3" in out, err
     # the same pattern built the samples before and after the file went away
     assert (project / "before.png").read_bytes() == (elsewhere / "after.png").read_bytes()
@@ -158,7 +158,7 @@ def test_an_edited_pattern_file_is_refused_on_resume_when_named_ignored_when_not
         assert "step 1: 'q // s == k // s and k <= q' -> 'q // s == k // s and k < q'" in err
         assert "order: 'esa' -> 'rowmajor'" in err
         # not named: the run keeps its own copy and trains on
-        code, out, err = ylg(capsys, "train", "--out", "run", "--resume", "--steps", "3", "-q")
+        code, out, err = ylg(capsys, "train", "--out", "run", "--resume", "--iterations", "3", "-q")
         assert code == 0, err
     assert load_config(run / "config.toml").attention_pattern == PATTERN
     assert load_checkpoint(list_checkpoints(run)[-1][1])["config"]["attention_pattern"] == PATTERN
@@ -167,7 +167,7 @@ def test_an_edited_pattern_file_is_refused_on_resume_when_named_ignored_when_not
     with inside(tmp_path):
         code, _, err = ylg(
             capsys, "train", "--out", "run", "--resume", "--attention", "pat/three.toml",
-            "--steps", "4", "-q",
+            "--iterations", "4", "-q",
         )  # fmt: skip
     assert code == 0, err
     assert load_config(run / "config.toml").attention_pattern == PATTERN
@@ -185,21 +185,21 @@ def test_a_hand_edited_config_toml_is_applied_or_refused_by_name(
     assert "config.toml was edited: resolution (32 -> 64) cannot change when resuming" in err
     assert "64" in config.read_text()  # refused, not silently reverted
     # runtime keys edited there are applied, and written back
-    config.write_text(original.replace("steps = 2", "steps = 3"))
+    config.write_text(original.replace("iterations = 2", "iterations = 3"))
     code, out, err = ylg(capsys, "train", "--out", run, "--resume", "-q")
     assert code == 0 and "step 3" in out, err
-    assert load_config(config).steps == 3
+    assert load_config(config).iterations == 3
     # an edited pattern text in config.toml is caught by its digest
     text = config.read_text()
     config.write_text(text.replace("k <= q", "k < q"))
-    code, _, err = ylg(capsys, "train", "--out", run, "--resume", "--steps", "4", "-q")
+    code, _, err = ylg(capsys, "train", "--out", run, "--resume", "--iterations", "4", "-q")
     assert code == 2 and "attention_pattern does not match attention_sha256" in err
     # a broken file is named; without it the checkpoint's config is used
     config.write_text("steps = [")
-    code, _, err = ylg(capsys, "train", "--out", run, "--resume", "--steps", "4", "-q")
+    code, _, err = ylg(capsys, "train", "--out", run, "--resume", "--iterations", "4", "-q")
     assert code == 2 and "config.toml" in err and err.count("\n") == 1
     config.unlink()
-    code, out, err = ylg(capsys, "train", "--out", run, "--resume", "--steps", "4", "-q")
+    code, out, err = ylg(capsys, "train", "--out", run, "--resume", "--iterations", "4", "-q")
     assert code == 0 and "step 4" in out, err
 
 
@@ -207,7 +207,7 @@ def test_a_pattern_without_full_information_needs_no_verify(
     tmp_path: Path, one_thread: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "diag.toml").write_text('name = "diag"\nsteps = ["k == q"]\n')
-    args = ["train", "--preset", "digits", "--attention", "diag.toml", "--steps", "1"]
+    args = ["train", "--preset", "digits", "--attention", "diag.toml", "--iterations", "1"]
     args += ["--batch-size", "4", "-q"]
     with inside(tmp_path):
         code, _, err = ylg(capsys, *args, "--out", "a")
@@ -275,7 +275,7 @@ def test_a_diverging_run_stops_with_exit_2_before_saving_bad_weights(
 ) -> None:
     config = tmp_path / "wild.toml"
     cfg = TrainConfig(**{**TINY, "attention": "none", "g_channels": 8, "d_channels": 8})
-    config.write_text(config_toml(cfg.replace(lr_g=1e38, lr_d=1e38, steps=3)))
+    config.write_text(config_toml(cfg.replace(lr_g=1e38, lr_d=1e38, iterations=3)))
     code, _, err = ylg(capsys, "train", "--config", config, "--out", tmp_path / "run", "-q")
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith("Error: training diverged at step 1: ") and "non-finite" in err

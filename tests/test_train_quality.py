@@ -30,7 +30,7 @@ TINY = dict(
     class_norm="shared",
     shared_dim=8,
     batch_size=8,
-    steps=4,
+    iterations=4,
     log_every=2,
     sample_every=4,
     checkpoint_every=4,
@@ -85,7 +85,7 @@ def test_cli_prints_quality(tmp_path: Path) -> None:
         "batch_size = 8\nsample_count = 20\ntensorboard = false\neval_count = 50\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "ylg", "train", "--config", str(config), "--steps", "2"]
+        [sys.executable, "-m", "ylg", "train", "--config", str(config), "--iterations", "2"]
         + ["--eval-every", "2", "-q", "--out", str(tmp_path / "run")],
         capture_output=True,
         text=True,

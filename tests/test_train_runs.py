@@ -24,7 +24,7 @@ g_channels = 16
 d_channels = 32
 attn_resolution = 8
 batch_size = 8
-steps = 4
+iterations = 4
 log_every = 1
 sample_every = 2
 checkpoint_every = 2
@@ -147,7 +147,7 @@ def test_resume_after_sigkill_gives_the_uninterrupted_losses(tiny: Path, tmp_pat
         str(tiny),
         "--out",
         str(whole),
-        "--steps",
+        "--iterations",
         steps,
         "--checkpoint-every",
         "3",
@@ -164,7 +164,7 @@ def test_resume_after_sigkill_gives_the_uninterrupted_losses(tiny: Path, tmp_pat
             str(tiny),
             "--out",
             str(broken),
-            "--steps",
+            "--iterations",
             steps,
             "--checkpoint-every",
             "3",
@@ -207,7 +207,7 @@ def test_two_processes_on_gloo_agree_on_the_weights(tiny: Path, tmp_path: Path) 
             str(tiny),
             "--out",
             str(out),
-            "--steps",
+            "--iterations",
             "3",
             "-q",
             "--device",
@@ -230,18 +230,44 @@ def test_two_processes_on_gloo_agree_on_the_weights(tiny: Path, tmp_path: Path) 
 
 
 def test_resuming_refuses_changes_that_would_break_the_run(tiny: Path, tmp_path: Path) -> None:
-    cfg = load_config(tiny).replace(steps=2, tensorboard=False, attention="none")
+    cfg = load_config(tiny).replace(iterations=2, tensorboard=False, attention="none")
     train(cfg, tmp_path, progress=False)
     again = ylg("train", "--config", str(tiny), "--out", str(tmp_path), "-q")
     assert again.returncode == 2 and "already holds checkpoints" in again.stderr
     changed = ylg("train", "--out", str(tmp_path), "--resume", "--batch-size", "4", "-q")
     assert changed.returncode == 2 and "cannot change batch_size (8 -> 4)" in changed.stderr
-    longer = train(None, tmp_path, resume=True, progress=False, overrides={"steps": 3})
+    longer = train(None, tmp_path, resume=True, progress=False, overrides={"iterations": 3})
     assert longer.step == 3
 
 
+def test_a_run_from_before_the_rename_of_steps_resumes(tiny: Path, tmp_path: Path) -> None:
+    """Runs saved when the training length was called ``steps`` (config.toml and every
+    checkpoint) load and resume, ``steps`` read as ``iterations``; --steps still works."""
+    from ylg.gan.run.checkpoint import encode
+    from ylg.gan.sampling.generate import load_generator
+
+    cfg = load_config(tiny).replace(iterations=2, tensorboard=False, attention="none")
+    train(cfg, tmp_path, progress=False)
+    for _, path in list_checkpoints(tmp_path):
+        state = load_checkpoint(path)
+        state["config"] = {
+            ("steps" if k == "iterations" else k): v for k, v in state["config"].items()
+        }
+        path.write_bytes(encode(state))
+    toml = tmp_path / "config.toml"
+    assert "iterations = 2" in toml.read_text()
+    toml.write_text(toml.read_text().replace("iterations = 2", "steps = 2"))
+    assert "steps" in load_checkpoint(list_checkpoints(tmp_path)[-1][1])["config"]
+    assert load_generator(tmp_path).config.iterations == 2
+    longer = ylg("train", "--out", str(tmp_path), "--resume", "--steps", "3", "-q")
+    assert longer.returncode == 0, longer.stderr
+    assert "step 3:" in longer.stdout
+    toml.write_text(toml.read_text().replace("iterations = 3", "steps = 4"))
+    assert train(None, tmp_path, resume=True, progress=False).step == 4
+
+
 def test_a_corrupt_checkpoint_is_named_not_loaded(tiny: Path, tmp_path: Path) -> None:
-    cfg = load_config(tiny).replace(steps=2, tensorboard=False, attention="none")
+    cfg = load_config(tiny).replace(iterations=2, tensorboard=False, attention="none")
     train(cfg, tmp_path, progress=False)
     path = tmp_path / "checkpoints" / "step-00000002.ckpt"
     data = bytearray(path.read_bytes())
@@ -269,7 +295,7 @@ def test_a_folder_with_a_corrupt_image_trains_and_counts_it(tmp_path: Path) -> N
         str(cfg),
         "--out",
         str(tmp_path / "run"),
-        "--steps",
+        "--iterations",
         "2",
         "--batch-size",
         "6",
@@ -330,7 +356,7 @@ def test_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str])
 def test_gradient_accumulation_splits_the_batch(tiny: Path, tmp_path: Path) -> None:
     from ylg.gan.training.trainer import Trainer
 
-    cfg = load_config(tiny).replace(steps=1, attention="none", accumulate=2, d_steps=2)
+    cfg = load_config(tiny).replace(iterations=1, attention="none", accumulate=2, d_steps=2)
     trainer = Trainer(cfg, tmp_path, progress=False)
     try:
         assert trainer.micro == 4

@@ -9,10 +9,10 @@ and its help are declared once. Nothing here imports click.
 >>> from dataclasses import dataclass, fields
 >>> @dataclass
 ... class Run:
-...     steps: int = setting(10, "Train up to this step.", low=1)
+...     iterations: int = setting(10, "Train for this many iterations.", low=1)
 >>> spec = fields(Run)[0].metadata["option"]
 >>> spec.help, spec.low, spec.choices
-('Train up to this step.', 1, ())
+('Train for this many iterations.', 1, ())
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from typing import Any
 @dataclass(frozen=True)
 class Option:
     """How a field is also a command-line option: its help text; its name when that is
-    not the field's with dashes (``verify_attention`` is ``--verify``); the bounds of a
-    number (``open_low``: the lower one excluded); the choices of a string; the metavar
-    of its help line."""
+    not the field's with dashes (``verify_attention`` is ``--verify``); other names it
+    also answers to (``aliases``, without dashes: an old name kept for a while); the
+    bounds of a number (``open_low``: the lower one excluded); the choices of a string;
+    the metavar of its help line."""
 
     help: str
     name: str = ""
+    aliases: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
     open_low: bool = False
@@ -40,7 +42,7 @@ class Option:
 def option(help: str, **details: Any) -> dict[str, Option]:
     """The metadata of a field that is also an option (see :class:`Option` for ``details``).
 
-    >>> option("Train up to this step.", low=1)["option"].low
+    >>> option("Train for this many iterations.", low=1)["option"].low
     1
     """
     return {"option": Option(help, **details)}

@@ -34,7 +34,7 @@ TINY = TrainConfig(
     class_norm="shared",
     shared_dim=16,
     batch_size=8,
-    steps=4,
+    iterations=4,
     log_every=1,
     sample_every=100,
     checkpoint_every=2,
@@ -57,7 +57,7 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_auto_picks_xla_and_the_loader_feeds_the_device(tmp_path: Path) -> None:
-    trainer = Trainer(TINY.replace(device="auto", steps=1), tmp_path, progress=False)
+    trainer = Trainer(TINY.replace(device="auto", iterations=1), tmp_path, progress=False)
     try:
         assert trainer.rt.kind == "xla" and trainer.rt.device.type == "xla"
         assert next(trainer.g.parameters()).device.type == "xla"
@@ -69,7 +69,7 @@ def test_auto_picks_xla_and_the_loader_feeds_the_device(tmp_path: Path) -> None:
 
 
 def test_training_on_xla_matches_the_cpu(whole: Path, tmp_path: Path) -> None:
-    cpu = train(TINY.replace(device="cpu", steps=2), tmp_path / "cpu", progress=False)
+    cpu = train(TINY.replace(device="cpu", iterations=2), tmp_path / "cpu", progress=False)
     assert cpu.step == 2
     for ours, ref in zip(losses(whole)[:2], losses(tmp_path / "cpu")):
         for a, b in zip(ours, ref):
@@ -88,8 +88,8 @@ def test_checkpoints_from_xla_load_on_the_cpu(whole: Path) -> None:
 
 def test_resume_on_xla_continues_the_same_run(whole: Path, tmp_path: Path) -> None:
     part = tmp_path / "part"
-    train(TINY.replace(device="xla", steps=2), part, progress=False)
-    resumed = train(None, part, resume=True, progress=False, overrides={"steps": 4})
+    train(TINY.replace(device="xla", iterations=2), part, progress=False)
+    resumed = train(None, part, resume=True, progress=False, overrides={"iterations": 4})
     assert resumed.resumed_from is not None and resumed.step == 4
     for ours, ref in zip(losses(part), losses(whole)):
         for a, b in zip(ours, ref):

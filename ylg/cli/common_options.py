@@ -193,7 +193,7 @@ def preset_option(help: str, *, multiple: bool = False) -> Callable[[F], F]:
 
 #: The settings ``ylg draw attention`` takes when it inverts an image (``ylg invert``
 #: takes them all).
-DRAW_SETTINGS = ("seeds", "steps", "lr", "truncation")
+DRAW_SETTINGS = ("seeds", "iterations", "lr", "truncation")
 
 
 def inversion_options(settings: Sequence[str] | None = None) -> Callable[[F], F]:
@@ -204,7 +204,7 @@ def inversion_options(settings: Sequence[str] | None = None) -> Callable[[F], F]
 
     >>> command = inversion_options(DRAW_SETTINGS)(lambda **kwargs: None)
     >>> [p.name for p in reversed(command.__click_params__)][:5]
-    ['seeds', 'steps', 'lr', 'truncation', 'class_label']
+    ['seeds', 'iterations', 'lr', 'truncation', 'class_label']
     """
     from ylg.gan.invert.settings import Settings
 

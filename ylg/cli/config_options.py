@@ -17,8 +17,8 @@ string with choices a ``Choice``. The command receives them together as one argu
 ... @dataclass_options(TrainConfig, into="changes", overrides=True)
 ... def show(changes):
 ...     click.echo(changes)
->>> CliRunner().invoke(show, ["--steps", "5", "--no-verify"]).output
-"{'verify_attention': False, 'steps': 5}\\n"
+>>> CliRunner().invoke(show, ["--iterations", "5", "--no-verify"]).output
+"{'verify_attention': False, 'iterations': 5}\\n"
 """
 
 from __future__ import annotations
@@ -50,16 +50,16 @@ def _param_type(field: dataclasses.Field[Any]) -> click.ParamType:
 
 
 def field_option(field: dataclasses.Field[Any], overrides: bool = False) -> Callable[[F], F]:
-    """The click option of one field (its metadata's ``"option"``); its default is the
-    field's, or ``None`` with ``overrides``.
+    """The click option of one field (its metadata's ``"option"``, answering to its
+    ``aliases`` too); its default is the field's, or ``None`` with ``overrides``.
 
     >>> from dataclasses import fields
     >>> from ylg.gan.run.config import TrainConfig
-    >>> steps = next(f for f in fields(TrainConfig) if f.name == "steps")
-    >>> @field_option(steps, overrides=True)
-    ... def f(steps): ...
+    >>> iterations = next(f for f in fields(TrainConfig) if f.name == "iterations")
+    >>> @field_option(iterations, overrides=True)
+    ... def f(iterations): ...
     >>> f.__click_params__[0].opts, f.__click_params__[0].type
-    (['--steps'], <IntRange x>=1>)
+    (['--iterations', '--steps'], <IntRange x>=1>)
     """
     spec = field.metadata["option"]
     name = spec.name or field.name.replace("_", "-")
@@ -70,9 +70,10 @@ def field_option(field: dataclasses.Field[Any], overrides: bool = False) -> Call
         settings.update(default=field.default, show_default=True)
     if spec.metavar:
         settings["metavar"] = spec.metavar
+    names = (name, *spec.aliases)
     if str(field.type) == "bool":
-        return click.option(f"--{name}/--no-{name}", field.name, **settings)
-    return click.option(f"--{name}", field.name, type=_param_type(field), **settings)
+        return click.option(*(f"--{n}/--no-{n}" for n in names), field.name, **settings)
+    return click.option(*(f"--{n}" for n in names), field.name, type=_param_type(field), **settings)
 
 
 def dataclass_options(

@@ -63,7 +63,7 @@ def _figures_part(out: Path, grid: str) -> None:
     save_figure(draw_query(patterns["rtl"].on("16x16"), (6, 7)), figures / "rtl-query.png")
 
 
-def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]]:
+def _training_part(out: Path, iterations: int | None) -> tuple[Path, dict[str, float]]:
     """Train (or resume) the digits preset; a grid with one row per digit, and its quality."""
     import torch
 
@@ -75,8 +75,8 @@ def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]
     from ylg.gan.training.trainer import train
 
     cfg = preset("digits")
-    if steps is not None:
-        cfg = cfg.replace(steps=steps)
+    if iterations is not None:
+        cfg = cfg.replace(iterations=iterations)
     result = train(cfg, out / "train", resume=True, progress=True)
     if result.checkpoint is None:
         raise click.ClickException("training wrote no checkpoint")
@@ -96,12 +96,15 @@ def _training_part(out: Path, steps: int | None) -> tuple[Path, dict[str, float]
 )
 @click.option("--grid", default="32x32", show_default=True, help="Grid for exported masks.")
 @click.option(
+    "--train-iterations",
     "--train-steps",
+    "train_iterations",
     type=click.IntRange(min=0),
     default=None,
-    help="Training steps of the small YLG-SAGAN (default: the digits preset's; 0 skips it).",
+    help="Training iterations of the small YLG-SAGAN (default: the digits preset's; 0 skips"
+    " it; --train-steps is its old name).",
 )
-def demo(output: Path, grid: str, train_steps: int | None) -> None:
+def demo(output: Path, grid: str, train_iterations: int | None) -> None:
     """Show and verify the paper's patterns, export their masks, draw the paper's
     figures, train a small YLG-SAGAN on bundled digits and write a sample grid.
 
@@ -110,7 +113,7 @@ def demo(output: Path, grid: str, train_steps: int | None) -> None:
     \b
     Example:
       ylg demo -o ylg-demo
-      ylg demo -o quick --train-steps 20
+      ylg demo -o quick --train-iterations 20
     """
     out = output
     out.mkdir(parents=True, exist_ok=True)
@@ -123,9 +126,9 @@ def demo(output: Path, grid: str, train_steps: int | None) -> None:
     write_atomic(out / "patterns.txt", "\n".join(report).encode())
     click.echo("\nDrawing the paper's figures (2, 3, 10) ...")
     _figures_part(out, grid)
-    if train_steps != 0:
+    if train_iterations != 0:
         click.echo("\nTraining a small YLG-SAGAN on scikit-learn's digits (32 px) ...")
-        samples, quality = _training_part(out, train_steps)
+        samples, quality = _training_part(out, train_iterations)
         click.echo(f"sample grid: {samples} (one row per digit, 0 to 9)")
         click.echo(f"quality: {quality_line(quality)}")
     click.echo(f"\nEverything is in {out.resolve()}")

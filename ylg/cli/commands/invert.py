@@ -84,7 +84,7 @@ def invert(
     \b
     Examples:
       ylg invert bird.jpg --checkpoint runs/ylg -o inversions
-      ylg invert crops/*.png -c runs/photos --method pixel --steps 500 --class auto
+      ylg invert crops/*.png -c runs/photos --method pixel --iterations 500 --class auto
     """
     from ylg.gan.invert.loading import load_models
     from ylg.gan.invert.outputs import invert_one, load_image, query_positions, write_outputs

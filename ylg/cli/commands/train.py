@@ -58,7 +58,7 @@ def train(
 
     \b
     Examples:
-      ylg train --preset digits --steps 200 --out runs/digits
+      ylg train --preset digits --iterations 200 --out runs/digits
       ylg train --preset photos --attention sagan --out runs/photos-sagan
       ylg train --preset imagenet-ylg --data /data/imagenet/train --out runs/ylg
       ylg train --out runs/ylg --resume

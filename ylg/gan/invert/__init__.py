@@ -15,7 +15,7 @@
 >>> from ylg.gan.models import Discriminator, Generator
 >>> g = Generator(32, 8, 8, 0, attn_resolution=16).eval().requires_grad_(False)
 >>> d = Discriminator(32, 8, 0, attn_resolution=16).eval().requires_grad_(False)
->>> run = invert_image(g, d, torch.zeros(3, 32, 32), "pixel", Settings(seeds=2, steps=5),
+>>> run = invert_image(g, d, torch.zeros(3, 32, 32), "pixel", Settings(seeds=2, iterations=5),
 ...                    progress=False)
 >>> run.image.shape, sorted(run.metrics[run.best_seed])
 (torch.Size([3, 32, 32]), ['dfeat', 'pixel'])

@@ -9,7 +9,7 @@ uses its running statistics, so the seeds of one batch never influence each othe
 >>> from ylg.gan.run.config import TrainConfig
 >>> from ylg.gan.training.trainer import train
 >>> cfg = TrainConfig(data="digits", attention="none", g_channels=8, d_channels=8, z_dim=8,
-...                   batch_size=4, steps=1, tensorboard=False, sample_count=4)
+...                   batch_size=4, iterations=1, tensorboard=False, sample_count=4)
 >>> models = load_models(train(cfg, tempfile.mkdtemp(), progress=False).checkpoint)
 >>> models.generator.step, models.resolution, models.discriminator.training
 (1, 32, False)

@@ -39,7 +39,7 @@ class Lookahead:
         self.inner, self.k, self.alpha = inner, k, float(alpha)
         self.params = [p for group in inner.param_groups for p in group["params"]]
         self._slow = [p.detach().clone() for p in self.params]
-        self.steps = 0
+        self.calls = 0
         self.syncs = 0
 
     def zero_grad(self) -> None:
@@ -50,8 +50,8 @@ class Lookahead:
     def step(self) -> None:
         """One inner step; on every ``k``-th, move the slow weights and reset the fast."""
         self.inner.step()
-        self.steps += 1
-        if self.steps % self.k:
+        self.calls += 1
+        if self.calls % self.k:
             return
         for fast, slow in zip(self.params, self._slow):
             slow.add_(fast - slow, alpha=self.alpha)

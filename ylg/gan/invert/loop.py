@@ -5,7 +5,7 @@ paper's appendix 9.2) and run as one batch through Adam wrapped in Lookahead; ea
 seed keeps the ``z`` with its lowest loss so far, and the seed whose best loss is
 lowest wins. The models are in eval mode, so the seeds are independent: running
 them together gives what running them one by one would. The loop stops after
-``steps`` steps, or earlier once no seed has improved its best loss by 0.1% for
+``iterations`` steps, or earlier once no seed has improved its best loss by 0.1% for
 ``patience`` steps.
 
 >>> import torch
@@ -15,7 +15,7 @@ them together gives what running them one by one would. The loop stops after
 >>> g = Generator(32, 8, 8, 0, attn_resolution=16).eval().requires_grad_(False)
 >>> d = Discriminator(32, 8, 0, attn_resolution=16).eval().requires_grad_(False)
 >>> target = g(torch.zeros(1, 8))[0]
->>> run = invert_image(g, d, target, "dfeat", Settings(seeds=2, steps=30), progress=False)
+>>> run = invert_image(g, d, target, "dfeat", Settings(seeds=2, iterations=30), progress=False)
 >>> run.z.shape, run.losses.shape, bool(run.losses[-1].min() < run.losses[0].min())
 (torch.Size([2, 8]), (30, 2), True)
 """
@@ -154,10 +154,10 @@ def invert_image(
     history: list[np.ndarray] = []
     last_gain = 0
     bar = progress_bar(
-        total=s.steps, desc=label or f"invert ({method})", disable=not progress, unit="step"
+        total=s.iterations, desc=label or f"invert ({method})", disable=not progress, unit="step"
     )
     try:
-        for step in range(s.steps):
+        for step in range(s.iterations):
             opt.zero_grad()
             loss = target.loss(d, g(z, y), method)
             loss.sum().backward()

@@ -4,7 +4,7 @@ The paper's appendix 9.1.3 by default. Each field that the command line takes sa
 in its metadata (:func:`ylg.fields.option`), and the options are made from it. This
 module imports no torch, so listing the commands stays light.
 
->>> Settings(seeds=2).steps, Settings().alpha
+>>> Settings(seeds=2).iterations, Settings().alpha
 (1500, 0.5)
 >>> Settings(seeds=0)
 Traceback (most recent call last):
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ylg.deprecation import renamed_keywords, warn_renamed
 from ylg.errors import YlgError
 from ylg.fields import setting
 from ylg.gan.run.config import SEED_MAX
@@ -35,7 +36,12 @@ class Settings:
         low=1,
         high=MAX_SEEDS,
     )
-    steps: int = setting(1500, "Most optimisation steps (the paper: at most 1500).", low=1)
+    iterations: int = setting(
+        1500,
+        "Most optimisation steps (the paper: at most 1500; --steps is its old name).",
+        low=1,
+        aliases=("steps",),
+    )
     lr: float = setting(0.05, "Adam's learning rate (inside Lookahead).", low=0, open_low=True)
     truncation: float = setting(
         2.0,
@@ -58,7 +64,7 @@ class Settings:
     seed: int = setting(0, "Seed of the start latents.", low=0, high=SEED_MAX)
 
     def __post_init__(self) -> None:
-        for name in ("seeds", "steps", "k"):
+        for name in ("seeds", "iterations", "k"):
             if getattr(self, name) < 1:
                 raise YlgError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.seeds > MAX_SEEDS:
@@ -72,3 +78,13 @@ class Settings:
             raise YlgError(
                 "the learning rate and the truncation must be positive and alpha in (0, 1]"
             )
+
+    @property
+    def steps(self) -> int:
+        """Deprecated: :attr:`iterations`."""
+        warn_renamed("Settings.steps", "Settings.iterations")
+        return self.iterations
+
+
+# Settings(steps=...) keeps working for a while (iterations' old name), with a warning.
+Settings.__init__ = renamed_keywords(steps="iterations")(Settings.__init__)  # type: ignore[method-assign]

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ylg.deprecation import renamed_keywords, warn_renamed
 from ylg.errors import YlgError
 from ylg.fields import setting
 
@@ -41,6 +42,9 @@ NAMED_ATTENTION = ("none", "sagan", "sagan-8h", "ylg", "ylg-noesa", "ylg-strided
 SEED_MAX = 2**32 - 1
 #: The largest batch one optimiser step takes (BigGAN's largest is 2048).
 MAX_BATCH = 65536
+#: Config keys that older runs' files and checkpoints hold, and their names now: such
+#: files are read with the new names (always; the Python keywords are deprecated).
+RENAMED_KEYS = {"steps": "iterations"}
 
 
 def pattern_sha256(text: str) -> str:
@@ -50,6 +54,24 @@ def pattern_sha256(text: str) -> str:
     'e3b0c44298fc'
     """
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def upgrade_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the keys of :data:`RENAMED_KEYS` under their new names (a run from
+    before the rename reads as it was meant); both names at once is an error.
+
+    >>> upgrade_keys({"steps": 20, "seed": 1})
+    {'iterations': 20, 'seed': 1}
+    """
+    out = {}
+    for key, value in data.items():
+        new = RENAMED_KEYS.get(key)
+        if new is not None:
+            if new in data:
+                raise YlgError(f"config has both {key!r} and {new!r} ({key} is {new}'s old name)")
+            key = new
+        out[key] = value
+    return out
 
 
 def rederive(data: dict[str, Any], changes: Mapping[str, Any]) -> None:
@@ -110,7 +132,12 @@ class TrainConfig:
     ema_decay: float = 0.9999  # EMA of G for sampling, as BigGAN-PyTorch
     ema_start: int = 1000  # before this step the EMA copies G (BigGAN-PyTorch: 20000)
     # the paper trains up to 1.5M steps and reports the best
-    steps: int = setting(1_000_000, "Train up to this step.", low=1)
+    iterations: int = setting(
+        1_000_000,
+        "Train up to this iteration (one generator step each; --steps is its old name).",
+        low=1,
+        aliases=("steps",),
+    )
     seed: int = setting(
         0, "Seed of weights, latents and data order (0 to 2^32-1).", low=0, high=SEED_MAX
     )
@@ -198,7 +225,7 @@ class TrainConfig:
             "batch_size",
             "accumulate",
             "d_steps",
-            "steps",
+            "iterations",
             "z_dim",
             "log_every",
             "sample_every",
@@ -253,6 +280,12 @@ class TrainConfig:
                 )
 
     @property
+    def steps(self) -> int:
+        """Deprecated: :attr:`iterations` (``steps`` is a pattern's steps)."""
+        warn_renamed("TrainConfig.steps", "TrainConfig.iterations")
+        return self.iterations
+
+    @property
     def betas(self) -> tuple[float, float]:
         """Adam's betas, as floats."""
         return (float(self.beta1), float(self.beta2))
@@ -277,6 +310,7 @@ class TrainConfig:
         out.pop("extra")
         return out
 
+    @renamed_keywords(**RENAMED_KEYS)
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some keys changed (``None`` values are ignored)."""
         known = {f.name for f in fields(self)}
@@ -293,11 +327,17 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a mapping; unknown keys are an error that names them."""
+        """Build from a mapping (a config file's, a checkpoint's; old key names read as
+        the new ones, :func:`upgrade_keys`); unknown keys are an error that names them."""
+        data = upgrade_keys(data)
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(**values, extra=extra)
+
+
+# TrainConfig(steps=...) keeps working for a while (iterations' old name), with a warning.
+TrainConfig.__init__ = renamed_keywords(**RENAMED_KEYS)(TrainConfig.__init__)  # type: ignore[method-assign]
 
 
 def config_toml(cfg: TrainConfig) -> str:

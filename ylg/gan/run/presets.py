@@ -20,7 +20,7 @@ import os
 import sys
 
 from ylg.errors import YlgError
-from ylg.gan.run.config import TrainConfig, rederive
+from ylg.gan.run.config import TrainConfig, rederive, upgrade_keys
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,7 +46,7 @@ def _imagenet(attention: str) -> TrainConfig:
         conditional=True,
         class_norm="table",
         batch_size=256,
-        steps=1_000_000,
+        iterations=1_000_000,
         num_workers=8,
         log_every=100,
         sample_every=5000,
@@ -87,7 +87,7 @@ def _small() -> dict[str, TrainConfig]:
             resolution=32,
             attn_resolution=8,
             batch_size=16,  # per image, batch 16 learns faster than 32 (more updates)
-            steps=800,
+            iterations=800,
             sample_count=100,  # one row of 10 per digit
             **common,
         ),
@@ -99,7 +99,7 @@ def _small() -> dict[str, TrainConfig]:
             resolution=64,
             attn_resolution=16,
             batch_size=16,
-            steps=300,
+            iterations=300,
             sample_count=60,  # one row of 6 per photo
             **{**common, "eval_every": 100},
         ),
@@ -130,8 +130,8 @@ def load_config(path: str | os.PathLike[str]) -> TrainConfig:
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
-    >>> _ = p.write_text('preset = "digits"\\nsteps = 5\\n')
-    >>> cfg = load_config(p); (cfg.name, cfg.steps, cfg.resolution)
+    >>> _ = p.write_text('preset = "digits"\\niterations = 5\\n')
+    >>> cfg = load_config(p); (cfg.name, cfg.iterations, cfg.resolution)
     ('digits', 5, 32)
     """
     try:
@@ -147,7 +147,7 @@ def load_config(path: str | os.PathLike[str]) -> TrainConfig:
     table = data.get("train", data)
     if not isinstance(table, dict):
         raise YlgError(f"config {os.fspath(path)}: 'train' must be a table, not {table!r}")
-    data = dict(table)
+    data = upgrade_keys(table)  # a run's config.toml from before a rename reads as meant
     base = data.pop("preset", None)
     if base is not None and not isinstance(base, str):
         raise YlgError(f"config {os.fspath(path)}: preset must be a name, not {base!r}")

@@ -5,7 +5,7 @@
 >>> from ylg.gan.run.config import TrainConfig
 >>> from ylg.gan.training.trainer import train
 >>> cfg = TrainConfig(data="digits", attention="none", g_channels=8, d_channels=8, z_dim=8,
-...                   batch_size=4, steps=1, tensorboard=False, sample_count=4)
+...                   batch_size=4, iterations=1, tensorboard=False, sample_count=4)
 >>> run = train(cfg, tempfile.mkdtemp(), progress=False)
 >>> loaded = load_generator(run.checkpoint)
 >>> loaded.step, loaded.classes[:3]

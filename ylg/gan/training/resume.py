@@ -6,8 +6,8 @@ A resumed run may change what does not change the run's results
 with ``--config``, ``--preset`` and flags; any other change is refused, named, and so is
 a change of its attention pattern's file.
 
->>> saved = TrainConfig(attention="none", steps=10).to_dict()
->>> resumed_config(saved, None, {"steps": 20}).steps
+>>> saved = TrainConfig(attention="none", iterations=10).to_dict()
+>>> resumed_config(saved, None, {"iterations": 20}).iterations
 20
 >>> resumed_config(saved, None, {"lr_g": 1.0})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -29,7 +29,7 @@ from ylg.gan.run.presets import load_config
 # Keys a resumed run may change; every other key must match the checkpoint's run.
 RUNTIME_KEYS = frozenset(
     {
-        "steps",
+        "iterations",
         "device",
         "precision",
         "compile",

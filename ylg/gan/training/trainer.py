@@ -7,7 +7,7 @@ resumed computes the same losses as one that never stopped (on the CPU, bit for 
 
 >>> import tempfile
 >>> cfg = TrainConfig(data="digits", attention="none", g_channels=8, d_channels=8, z_dim=8,
-...                   batch_size=4, steps=2, tensorboard=False, sample_count=4)
+...                   batch_size=4, iterations=2, tensorboard=False, sample_count=4)
 >>> result = train(cfg, tempfile.mkdtemp(), progress=False)
 >>> result.step, sorted(result.losses)
 (2, ['loss_d', 'loss_d_fake', 'loss_d_real', 'loss_g'])
@@ -343,7 +343,8 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> TrainResult:
-        """Train to ``cfg.steps``; checkpoint every ``checkpoint_every`` steps and at the end."""
+        """Train to ``cfg.iterations``; checkpoint every ``checkpoint_every`` steps and at
+        the end."""
         cfg, rt = self.cfg, self.rt
         log = tb = None
         if rt.main:
@@ -363,7 +364,7 @@ class Trainer:
 
             stream = iter(pl.MpDeviceLoader(loader, rt.device))
         bar = progress(
-            total=cfg.steps,
+            total=cfg.iterations,
             initial=self.step,
             disable=not (self.progress and rt.main),
             desc=f"train {cfg.name}",
@@ -377,7 +378,7 @@ class Trainer:
         self.g.train()
         self.d.train()
         try:
-            while self.step < cfg.steps:
+            while self.step < cfg.iterations:
                 for _ in range(cfg.d_steps):
                     d_losses = self._d_step(stream)
                 g_loss = self._g_step()
@@ -385,7 +386,7 @@ class Trainer:
                 self.ema.update(self.g, self.step)
                 rt.sync()
                 bar.update(1)
-                if self.step == cfg.steps or 0 in (
+                if self.step == cfg.iterations or 0 in (
                     self.step % cfg.log_every,
                     self.step % cfg.checkpoint_every,
                 ):
@@ -394,12 +395,12 @@ class Trainer:
                 if (
                     rt.main
                     and cfg.eval_every
-                    and (self.step % cfg.eval_every == 0 or self.step == cfg.steps)
+                    and (self.step % cfg.eval_every == 0 or self.step == cfg.iterations)
                 ):
                     started = time.perf_counter()
                     quality = measured = self.evaluate()
                     last_time += time.perf_counter() - started  # step_time leaves it out
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                if self.step % cfg.log_every == 0 or self.step == cfg.iterations:
                     values = {k: float(rt.mean(v)) for k, v in d_losses.items()}
                     values["loss_d"] = values["loss_d_real"] + values["loss_d_fake"]
                     values["loss_g"] = float(rt.mean(g_loss))
@@ -424,9 +425,9 @@ class Trainer:
                     log.write(self.step, measured)
                     if tb is not None:
                         tb.scalars(self.step, measured)
-                if rt.main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                if rt.main and (self.step % cfg.sample_every == 0 or self.step == cfg.iterations):
                     sample_path = self.write_samples(tb)
-                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.iterations:
                     ckpt_path = self._checkpoint()
             digest = self._agreed_digest()
         finally:
