@@ -25,9 +25,10 @@ from typing import Any
 from _report import machine, write_section
 from tqdm import tqdm
 
-from ylg.ifg import full_information, full_information_networkx, reach_matrices
+from ylg.ifg import full_information, reach_matrices
 from ylg.ifg.flow import FlowNetwork
 from ylg.ifg.layers import step_matrices
+from ylg.ifg.reach import full_information_networkx
 from ylg.ifg.stack import (
     Stack,
     layers_needed,

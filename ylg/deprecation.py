@@ -10,7 +10,7 @@
 ...     layer(steps="sequential")
 'sequential'
 >>> str(caught[0].message)
-'layer(steps=...) is renamed layer(step_mode=...); the old name stops working in ylg 0.3'
+'layer(steps=...) is renamed layer(step_mode=...); layer(steps=...) stops working in ylg 0.3'
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 REMOVED_IN = "0.3"
 
 
-def warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
-    """Warn that ``old`` is now called ``new`` (a :class:`DeprecationWarning`)."""
+def warn_renamed(old: str, new: str, stacklevel: int = 3, verb: str = "is renamed") -> None:
+    """Warn that ``old`` is now ``new`` (a :class:`DeprecationWarning`)."""
     warnings.warn(
-        f"{old} is renamed {new}; the old name stops working in ylg {REMOVED_IN}",
+        f"{old} {verb} {new}; {old} stops working in ylg {REMOVED_IN}",
         DeprecationWarning,
         stacklevel=stacklevel,
     )

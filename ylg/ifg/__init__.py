@@ -20,20 +20,20 @@ False
 1
 >>> layers_needed(load_pattern("na").on("16x32x32")).layers
 10
+
+This package's names are the analyses. The reference implementations (graph search by
+networkx, ``*_networkx``) and the formatting live in their modules only
+(``ylg.ifg.reach.full_information_networkx``, ``ylg.ifg.metrics.format_table``,
+``ylg.ifg.repair.check_grids``); importing those from ``ylg.ifg`` still works until ylg
+0.3, with a :class:`DeprecationWarning`.
 """
 
 from ylg.ifg.flow import FlowNetwork, MaxFlow, max_flow
 from ylg.ifg.graph import build_graph
 from ylg.ifg.kflow import KFlow, k_flow
-from ylg.ifg.metrics import Metrics, format_table, metrics
-from ylg.ifg.reach import (
-    FullInformation,
-    full_information,
-    full_information_networkx,
-    reach_matrices,
-    reachability,
-)
-from ylg.ifg.repair import Repair, check_grids, repair
+from ylg.ifg.metrics import Metrics, metrics
+from ylg.ifg.reach import FullInformation, full_information, reach_matrices, reachability
+from ylg.ifg.repair import Repair, repair
 from ylg.ifg.stack import (
     LayersNeeded,
     Stack,
@@ -57,10 +57,7 @@ __all__ = [
     "Stack",
     "StackVerdict",
     "build_graph",
-    "check_grids",
-    "format_table",
     "full_information",
-    "full_information_networkx",
     "k_flow",
     "layers_needed",
     "max_flow",
@@ -74,3 +71,22 @@ __all__ = [
     "stack_max_flow",
     "verify_stack",
 ]
+
+#: Names ``ylg.ifg`` exported before, now only in their modules (deprecated here).
+_MOVED = {
+    "full_information_networkx": "ylg.ifg.reach",
+    "format_table": "ylg.ifg.metrics",
+    "check_grids": "ylg.ifg.repair",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import importlib
+
+        from ylg.deprecation import warn_renamed
+
+        where = _MOVED[name]
+        warn_renamed(f"ylg.ifg.{name}", f"{where}.{name}", verb="moved to")
+        return getattr(importlib.import_module(where), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
