@@ -91,6 +91,18 @@ def merge_options(
     return wrapper
 
 
+def grid_option(help: str, *, required: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """``-g/--grid GRID``: ``64``, ``HxW`` or ``TxHxW``."""
+    return click.option("--grid", "-g", type=GRID, required=required, help=help)
+
+
+def orders_option(help: str) -> Callable[[Callable[..., Any]], Any]:
+    """``--order NAME`` (repeatable), handed to the command as ``orders``."""
+    return click.option(
+        "--order", "orders", type=click.Choice(list(ORDERS)), multiple=True, help=help
+    )
+
+
 def layout_option_list(required: bool = True) -> list[Callable[[Callable[..., Any]], Any]]:
     """The click options of a layout: ``--grid`` (required or not), ``--query-grid``,
     ``--order``, ``--nonsquare``, ``--stride``."""
@@ -98,7 +110,7 @@ def layout_option_list(required: bool = True) -> list[Callable[[Callable[..., An
     if not required:
         grid_help += " A model file may name its own."
     return [
-        click.option("--grid", "-g", type=GRID, required=required, help=grid_help),
+        grid_option(grid_help, required=required),
         click.option(
             "--query-grid",
             type=GRID,

@@ -10,23 +10,17 @@ from typing import Any
 import click
 
 from ylg.cli.drawing import check_figure_path, write_figure
-from ylg.cli.options import GRID, NONSQUARE, PATTERN, tile_option
-from ylg.patterns import ORDERS, Grid, Layout, Pattern
+from ylg.cli.options import GRID, NONSQUARE, PATTERN, grid_option, orders_option, tile_option
+from ylg.patterns import Grid, Layout, Pattern
 from ylg.progress import progress as progress_bar
 
 
 @click.command("compare")
 @click.argument("patterns", type=PATTERN, nargs=-1, required=True)
-@click.option(
-    "--grid", "-g", type=GRID, required=True, help="Key grid: 64, HxW (32x32) or TxHxW (16x32x32)."
-)
+@grid_option("Key grid: 64, HxW (32x32) or TxHxW (16x32x32).")
 @click.option("--query-grid", type=GRID, default=None, help="Query grid, when it differs.")
-@click.option(
-    "--order",
-    "orders",
-    type=click.Choice(list(ORDERS)),
-    multiple=True,
-    help="Enumeration(s) to lay the patterns in; repeat the option (default: each pattern's own).",
+@orders_option(
+    "Enumeration(s) to lay the patterns in; repeat the option (default: each pattern's own)."
 )
 @click.option(
     "--nonsquare",

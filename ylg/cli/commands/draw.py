@@ -16,17 +16,18 @@ import click
 
 from ylg.cli.drawing import draw, figure_name, output_option, write_figure
 from ylg.cli.options import (
-    GRID,
     PATTERN,
     chosen_steps,
+    grid_option,
     layout_options,
+    orders_option,
     pattern_argument,
     step_option,
     tile_option,
 )
 from ylg.errors import YlgError
 from ylg.fileio import safe_stem
-from ylg.patterns import ORDERS, Grid, Layout, Pattern
+from ylg.patterns import Grid, Layout, Pattern
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,15 +108,9 @@ def ifg(
 
 @draw.command("order")
 @click.argument("pattern", type=PATTERN, required=False)
-@click.option(
-    "--grid", "-g", type=GRID, required=True, help="The grid: 64, HxW (8x8) or TxHxW (4x8x8)."
-)
-@click.option(
-    "--order",
-    "orders",
-    type=click.Choice(list(ORDERS)),
-    multiple=True,
-    help="An order to draw (repeat for several; default: rowmajor and esa, and the pattern's own).",
+@grid_option("The grid: 64, HxW (8x8) or TxHxW (4x8x8).")
+@orders_option(
+    "An order to draw (repeat for several; default: rowmajor and esa, and the pattern's own)."
 )
 @output_option
 def order(
