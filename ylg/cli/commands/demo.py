@@ -119,8 +119,9 @@ def demo(output: Path, grid: str, train_iterations: int | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     patterns = library()
     click.echo("The pattern library:")
+    width = max(map(len, patterns))
     for name, pattern in patterns.items():
-        click.echo(f"  {name:<10} {len(pattern.steps)} step(s)  {pattern.description}")
+        click.echo(f"  {name:<{width}} {len(pattern.steps)} step(s)  {pattern.description}")
     click.echo(f"\nVerifying the paper's patterns and their repaired versions on {grid}:")
     report = _patterns_part(out, grid)
     write_atomic(out / "patterns.txt", "\n".join(report).encode())
