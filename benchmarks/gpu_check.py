@@ -145,6 +145,8 @@ class Layout:
     dv: int
     batch: int
     scale: bool
+    pattern: str = "ylg"
+    nonsquare: str | None = None
 
 
 def correctness_layouts(smoke: bool) -> list[Layout]:
@@ -152,11 +154,34 @@ def correctness_layouts(smoke: bool) -> list[Layout]:
         return [
             Layout("SAGAN-like 8x8 q / 4x4 k, d=4", "4x4", "8x8", 4, 16, 2, False),
             Layout("16x16, d=16", "16x16", None, 16, 16, 1, True),
+            Layout(
+                "video 2x8x8 q / 2x4x4 k, na, d=16",
+                "2x4x4",
+                "2x8x8",
+                16,
+                16,
+                1,
+                True,
+                "na",
+                "spatial",
+            ),
         ]
     return [
         Layout("SAGAN 32x32 q / 16x16 k, d=4", "16x16", "32x32", 4, 16, 4, False),
         Layout("64x64, d=64", "64x64", None, 64, 64, 1, True),
         Layout("128x128, d=64", "128x128", None, 64, 64, 1, True),
+        Layout(
+            "video 8x32x32 q / 8x16x16 k, na, d=64",
+            "8x16x16",
+            "8x32x32",
+            64,
+            64,
+            1,
+            True,
+            "na",
+            "spatial",
+        ),
+        Layout("video 16x32x32, gna, d=64", "16x32x32", None, 64, 64, 1, True, "gna"),
     ]
 
 
@@ -193,7 +218,14 @@ def part_correctness(rep: Report, device: torch.device, budget: Budget, smoke: b
     ]
     results = []
     for lay in correctness_layouts(smoke):
-        masks = head_masks("ylg", grid=lay.grid, query_grid=lay.query_grid)
+        masks = head_masks(
+            lay.pattern,
+            grid=lay.grid,
+            query_grid=lay.query_grid,
+            nonsquare=lay.nonsquare,
+            num_heads=8,
+            verify=lay.pattern == "ylg",  # one layer of a local pattern never has it
+        )
         g = torch.Generator(device="cpu").manual_seed(0)
         shapes = (
             (lay.batch, 8, masks.nq, lay.d),
