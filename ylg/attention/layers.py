@@ -369,21 +369,21 @@ class YLGAttention(Attention):
     ) -> "Tensor | tuple[Tensor, Tensor]":
         """``x [B, C, *sides]`` -> ``x + gamma * out`` (and the weights ``[B, heads, nq, nk]``)."""
         sides = self._check_input(x)
-        masks = self._masks(sides)
+        heads = self._masks(sides)
         q, k, v, pooled = self._project(x)
         q_inner = self._heads(pooled) if self.step_mode == "sequential" else None
-        self.last_backend = pick_backend(self.backend, x.device, masks)
+        self.last_backend = pick_backend(self.backend, x.device, heads)
         options = {
             "paper_compat": self.paper_compat,
             "scale": self.scale,
             "q_inner": q_inner,
             "cache": self._prepared,
         }
-        out = sparse_attention(q, k, v, masks, backend=self.last_backend, **options)
+        out = sparse_attention(q, k, v, heads, backend=self.last_backend, **options)
         y = self._finish(x, out)
         if not return_attention:
             return y
-        return y, attention_maps(q, k, masks, **options)
+        return y, attention_maps(q, k, heads, **options)
 
     def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
         # .to() / .cuda() / .half(): what was built for the old device or dtype goes.
