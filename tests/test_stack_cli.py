@@ -1,5 +1,6 @@
-"""`ylg verify` and `ylg flow` on stacks of layers, and `ylg draw reach` (in-process through the real entry point, so exit
-codes and one-line errors are what a shell sees), and the reach figures."""
+"""`ylg verify` and `ylg flow` on stacks of layers, and `ylg draw reach` (in-process
+through the real entry point, so exit codes and one-line errors are what a shell sees),
+and the reach figures."""
 
 from __future__ import annotations
 

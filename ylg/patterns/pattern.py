@@ -131,7 +131,8 @@ class Pattern:
         if not isinstance(self.meta, Mapping) or not all(isinstance(k, str) for k in self.meta):
             raise PatternError(f"pattern {self.name!r}: meta must be a table with string keys")
         try:
-            check_nonsquare(self.nonsquare, len(self.nonsquare.split(",")))
+            rule = self.nonsquare
+            check_nonsquare(rule, len(rule.split(",")) if isinstance(rule, str) else 1)
         except PatternError as exc:
             raise PatternError(f"pattern {self.name!r}: {exc}") from None
         object.__setattr__(self, "params", check_params(self.params, f"pattern {self.name!r}"))
