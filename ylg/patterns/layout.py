@@ -97,7 +97,7 @@ class Layout:
             )
         object.__setattr__(self, "grid", grid)
         object.__setattr__(self, "query_grid", query)
-        if self.order is not None and self.order not in ORDERS:
+        if self.order is not None and (not isinstance(self.order, str) or self.order not in ORDERS):
             raise PatternError(f"unknown order {self.order!r} (known: {', '.join(ORDERS)})")
         if self.nonsquare is not None:
             object.__setattr__(self, "nonsquare", check_nonsquare(self.nonsquare, grid.ndim))

@@ -124,7 +124,7 @@ class Pattern:
         if isinstance(steps, str) or not isinstance(steps, (list, tuple)) or not steps:
             raise PatternError(f"pattern {self.name!r}: steps must be a non-empty list of strings")
         object.__setattr__(self, "steps", tuple(steps))
-        if self.order not in ORDERS:
+        if not isinstance(self.order, str) or self.order not in ORDERS:
             raise PatternError(
                 f"pattern {self.name!r}: unknown order {self.order!r} (known: {', '.join(ORDERS)})"
             )
