@@ -47,7 +47,12 @@ def test_bench_attention_user_errors_exit_2_with_one_line(capsys, args):
 def test_run_case_covers_every_method_and_reports_memory():
     rows = run_case(Case("4x4", "8x8", heads=2, pattern="axial"), repeats=1)
     assert [r.method for r in rows] == [
-        "sdpa", "sdpa+mask", "dense", "grouped", "flex", "flex-eager",
+        "sdpa",
+        "sdpa+mask",
+        "dense",
+        "grouped",
+        "flex",
+        "flex-eager",
     ]
     assert all(r.forward_ms and r.forward_ms > 0 for r in rows)
     assert all(r.backward_ms for r in rows[:4])

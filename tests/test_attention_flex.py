@@ -97,7 +97,14 @@ def test_compiled_flex_names_the_dtypes_it_takes():
 
 def test_kernel_dim_pads_to_a_power_of_two_of_at_least_16():
     assert [flex.kernel_dim(d) for d in (1, 4, 15, 16, 17, 64, 80, 128)] == [
-        16, 16, 16, 16, 32, 64, 128, 128,
+        16,
+        16,
+        16,
+        16,
+        32,
+        64,
+        128,
+        128,
     ]
 
 
