@@ -184,3 +184,24 @@ def test_old_option_names_are_aliases_of_the_new() -> None:
     assert runner.invoke(show, ["--iterations", "5"]).output == "{'iterations': 5}\n"
     assert runner.invoke(inversion, ["--steps", "7"]).output == "7\n"
     assert runner.invoke(inversion, ["--iterations", "7"]).output == "7\n"
+
+
+def test_every_required_option_is_asked_for() -> None:
+    """click never asks for a required option whose default is given, even as None."""
+    import click
+
+    from ylg.cli.main import cli
+
+    def options(cmd: click.Command, path: list[str]):  # noqa: ANN202
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from options(sub, [*path, name])
+        else:
+            for p in cmd.params:
+                if isinstance(p, click.Option) and p.required:
+                    yield " ".join(path), p
+
+    found = list(options(cli, []))
+    assert len(found) > 10
+    for where, p in found:
+        assert "UNSET" in repr(p.default), (where, p.opts, p.default)

@@ -50,7 +50,7 @@ def test_step_metrics_equal_plain_loops(masks: Masks) -> None:
         assert got.distance_max == pytest.approx(dmax)
 
 
-def slow_hops(masks: Masks, limit: int = 40) -> int | None:
+def slow_hops(masks: Masks, limit: int = 400) -> int | None:
     mats = [m.toarray().astype(np.int64) for m in step_matrices(masks.square_on_keys())]
     reach = mats[0]
     for hop in range(1, limit + 1):

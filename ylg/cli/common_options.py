@@ -57,11 +57,11 @@ def checkpoint_option(*, required: bool = True, help: str = CHECKPOINT_HELP) -> 
     >>> option.opts, option.required, option.type.exists
     (['--checkpoint', '-c'], True, True)
     """
+    # No default=None: click then takes the option as given and never asks for it.
     return click.option(
         "--checkpoint",
         "-c",
         required=required,
-        default=None,
         type=click.Path(exists=True, path_type=Path),
         help=help,
     )
@@ -86,17 +86,18 @@ def output_option(
     if kind not in ("file", "folder"):
         raise ValueError(f"kind must be 'file' or 'folder', not {kind!r}")
     path = click.Path(dir_okay=kind == "folder", file_okay=kind == "file", path_type=Path)
+    # click takes default=None as a value given, and then never asks for a required option.
+    given = {} if default is None else {"default": default, "show_default": True}
     return click.option(
         "-o",
         "--out",
         "--output",
         "output",
         type=path,
-        default=default,
         required=required,
-        show_default=default is not None,
         callback=callback,
         help=help,
+        **given,
     )
 
 
