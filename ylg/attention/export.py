@@ -83,9 +83,9 @@ def token_permutation(
     """
     masks = _masks(masks)
     order = token_order or "rowmajor"
-    return (
-        np.asarray(enumeration(order, masks.query_grid.shape)),
-        np.asarray(enumeration(order, masks.grid.shape)),
+    return (  # copies: the cached enumerations are read-only
+        np.array(enumeration(order, masks.query_grid.shape)),
+        np.array(enumeration(order, masks.grid.shape)),
     )
 
 
