@@ -144,3 +144,17 @@ def test_repair_rejects_bad_steps_and_big_grids() -> None:
         repair(load_pattern("fixed").on("4x4"), step=2)
     with pytest.raises(YlgError, match="at most 1024 tokens"):
         repair(load_pattern("fixed").on("64x64"))
+
+
+def test_repair_on_a_video_grid_checks_video_grids(tmp_path, capsys) -> None:  # noqa: ANN001
+    from ylg.cli.main import main
+
+    out = tmp_path / "w3.toml"
+    with pytest.raises(SystemExit) as exc:
+        main(["repair", "window", "--grid", "3x4x4", "-o", str(out)])
+    assert exc.value.code in (0, None)
+    text = capsys.readouterr().out
+    assert "2x4x4" in text and "8x16x16" in text and "64x64" not in text
+    repaired = load_pattern(str(out))
+    assert full_information(repaired.on("3x4x4")).holds
+    assert full_information(load_pattern("window").on("3x4x4")).holds is False

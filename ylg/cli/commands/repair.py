@@ -13,7 +13,12 @@ from ylg.errors import YlgError
 from ylg.fileio import write_atomic
 from ylg.patterns import Grid, Layout, Pattern
 
-DEFAULT_CHECKS = "4x4,8x8,16x16,32x32,64x64"
+#: The grids a repaired pattern is checked on besides --grid, by number of axes.
+DEFAULT_CHECKS = {
+    1: "16,64,256,1024",
+    2: "4x4,8x8,16x16,32x32,64x64",
+    3: "2x4x4,4x8x8,8x16x16",
+}
 
 
 def _grids(text: str) -> list[Grid]:
@@ -37,9 +42,10 @@ def _grids(text: str) -> list[Grid]:
 @click.option("--description", default=None, help="Description of the new pattern.")
 @click.option(
     "--check",
-    default=DEFAULT_CHECKS,
-    show_default=True,
-    help="Square grids on which to check the result besides --grid, comma-separated.",
+    default=None,
+    help="Grids on which to check the result besides --grid, comma-separated (default:"
+    f" {DEFAULT_CHECKS[2]} for images; {DEFAULT_CHECKS[3]} for videos;"
+    f" {DEFAULT_CHECKS[1]} for sequences).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def repair_command(
@@ -49,7 +55,7 @@ def repair_command(
     output: Path,
     name: str | None,
     description: str | None,
-    check: str,
+    check: str | None,
     as_json: bool,
 ) -> None:
     """Add as few attended positions as it can to one step of PATTERN so that it gets
@@ -65,12 +71,12 @@ def repair_command(
     from ylg.ifg.repair import check_grids, repair, with_report
     from ylg.ifg.report import repair_lines
 
-    checks = _grids(check)
+    checks = _grids(DEFAULT_CHECKS[layout.ndim] if check is None else check)
     masks = pattern.on(layout)
     result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)
     grids = [g for g in checks if g != masks.grid] if masks.square else checks
     if masks.square:
-        grids = sorted([*grids, masks.grid], key=lambda g: (g.size, g.height))
+        grids = sorted([*grids, masks.grid], key=lambda g: (g.size, g.shape))
     results = check_grids(result, grids, order=masks.order)
     final = with_report(result, results, description=description)
     write_atomic(output, final.to_toml().encode())
