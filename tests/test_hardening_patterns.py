@@ -294,3 +294,13 @@ def test_a_pattern_name_never_writes_outside_the_folder(
     assert len(written) == 1 and written[0].parent == work, written
     assert f"wrote {written[0].name}" in out
     assert not Path("/tmp/ylg-escape-3x3-rowmajor.npz").exists()
+
+
+def test_load_npz_still_unpacks_as_masks_and_meta_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "ltr.npz"
+    load_pattern("ltr").on("4x4").save_npz(path)
+    exported = load_npz(path)
+    with pytest.warns(DeprecationWarning, match=r"load_npz\(path\).masks"):
+        masks, meta = exported
+    assert masks is exported.masks and meta is exported.meta
+    assert exported.layout.describe() == "4x4, esa, s=4"

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from ylg.deprecation import warn_renamed
 from ylg.errors import PatternError
 from ylg.patterns.grid import Grid
 from ylg.patterns.layout import Layout
@@ -29,6 +31,11 @@ class Exported:
     path: str
     masks: np.ndarray = field(repr=False)
     meta: dict[str, Any] = field(repr=False)
+
+    def __iter__(self) -> Iterator[Any]:
+        """``masks, meta = load_npz(path)``, as before this was a value (deprecated)."""
+        warn_renamed("masks, meta = load_npz(path)", "load_npz(path).masks, .meta", verb="becomes")
+        return iter((self.masks, self.meta))
 
     @property
     def sha256(self) -> str:
