@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib import image as mpimg
 from test_figures import assert_drawn, close, count_markers, near, pixel, render
 
-from ylg.cli.main import main
 from ylg.errors import YlgError
 from ylg.figures import draw_ifg, draw_masks, draw_orders, draw_query
 from ylg.figures.cells import Canvas
@@ -202,13 +202,6 @@ def test_a_small_video_graph_groups_its_nodes_by_frame() -> None:
 
 
 # -- the command line -----------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 def test_draw_commands_on_videos_and_sequences(

@@ -13,24 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from clirun import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import grids, int_terms, orders
 
-from ylg.cli.main import main
 from ylg.errors import PatternError, YlgError
 from ylg.ifg import k_flow, max_flow
 from ylg.patterns import Grid, Pattern, enumeration, load_npz, load_pattern
 from ylg.patterns.expr import MAX_DEPTH, STEP_VARIABLES, parse_expr
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def one_error_line(err: str) -> str:

@@ -7,17 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from clirun import run
 
-from ylg.cli.main import main
 from ylg.ifg import full_information
 from ylg.patterns import load_pattern
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def test_verify_exits_0_when_full_information_holds(capsys: pytest.CaptureFixture[str]) -> None:

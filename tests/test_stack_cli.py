@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ylg.cli.main import main
 from ylg.figures import save_figure
 from ylg.figures.reach import draw_reach, frames, output_position
 from ylg.ifg.stack import layers_needed, stack_full_information
@@ -23,13 +23,6 @@ name = "cube"
 description = "3x3x3 neighbourhood (no clamping: a smaller window at the borders)"
 steps = ["abs(qt - kt) <= 1 and abs(qi - ki) <= 1 and abs(qj - kj) <= 1"]
 """
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def test_stack_of_a_pattern_exits_1_then_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,34 +75,10 @@ def test_stack_of_a_model_file_on_a_video_grid(
 
 
 def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys,
-        "flow",
-        "star",
-        "--layers",
-        "2",
-        "--grid",
-        "4x4",
-        "--from",
-        "0,1;0,2",
-        "--to",
-        "3,3",
-    )
+    flow = ("flow", "star", "--layers", "2", "--grid", "4x4", "--from", "0,1;0,2", "--to")
+    code, out, _ = run(capsys, *flow, "3,3")
     assert code == 0 and "max flow: 1 (from 2 inputs to 1 outputs" in out
-    code, out, _ = run(
-        capsys,
-        "flow",
-        "star",
-        "--layers",
-        "2",
-        "--grid",
-        "4x4",
-        "--from",
-        "0,1;0,2",
-        "--to",
-        "3,3;3,2",
-        "--json",
-    )
+    code, out, _ = run(capsys, *flow, "3,3;3,2", "--json")
     assert json.loads(out)["value"] == 1
 
 

@@ -193,13 +193,6 @@ def output_counts(reach: Reach) -> np.ndarray:
     return _column_counts(reach.bits, reach.n_outputs)
 
 
-def input_counts(reach: Reach) -> np.ndarray:
-    """Number of outputs that each input of a packed :class:`Reach` reaches (int64)."""
-    if reach.rows_are_outputs:
-        return _column_counts(reach.bits, reach.n_inputs)
-    return popcount(reach.bits)
-
-
 def _column_counts(bits: np.ndarray, ncols: int) -> np.ndarray:
     out = np.zeros(ncols, dtype=np.int64)
     for lo in range(0, bits.shape[0], UNPACK_ROWS):
@@ -263,10 +256,6 @@ class KroneckerReach:
     def per_output(self) -> np.ndarray:
         """Int64 ``[n_outputs]``: how many inputs reach each output (its receptive field)."""
         return _outer([output_counts(p) for p in self.parts])
-
-    def per_input(self) -> np.ndarray:
-        """Int64 ``[n_inputs]``: how many outputs each input reaches."""
-        return _outer([input_counts(p) for p in self.parts])
 
     def output_row(self, output: int) -> np.ndarray:
         """Bool ``[n_inputs]``: the inputs that reach ``output``."""

@@ -305,13 +305,3 @@ def _equal_to_product(masks: "Masks", step: int, found: list[tuple[int, int, int
         if not np.array_equal(block, masks.rows(step, start, stop)):
             return False
     return True
-
-
-def describe_arguments(args: dict[str, tuple[Any, ...]]) -> str:
-    """NATTEN's call as text.
-
-    >>> describe_arguments({"kernel_size": (3, 3), "stride": (1, 1), "dilation": (1, 1),
-    ...                     "is_causal": (False, False)})
-    'kernel_size=(3, 3), stride=(1, 1), dilation=(1, 1), is_causal=(False, False)'
-    """
-    return ", ".join(f"{name}={tuple(value)!r}" for name, value in args.items())
