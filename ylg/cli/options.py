@@ -32,7 +32,7 @@ class NonsquareType(click.ParamType):
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         try:
-            return check_nonsquare(value, len(str(value).split(",")))
+            return check_nonsquare(value)
         except YlgError as exc:
             self.fail(str(exc), param, ctx)
 

@@ -33,9 +33,10 @@ from ylg.patterns.grid import AXIS_RULES, NONSQUARE_RULES, Grid
 GridLike = "str | int | Grid | tuple[int, ...]"
 
 
-def check_nonsquare(rule: str, ndim: int) -> str:
-    """A non-square rule, checked for a grid of ``ndim`` axes: one of
-    :data:`NONSQUARE_RULES`, or one of ``tile`` / ``spatial`` per axis, comma separated.
+def check_nonsquare(rule: str, ndim: int | None = None) -> str:
+    """A non-square rule, checked for a grid of ``ndim`` axes (any number when ``None``):
+    one of :data:`NONSQUARE_RULES`, or one of ``tile`` / ``spatial`` per axis, comma
+    separated.
 
     >>> check_nonsquare("tile, spatial", 2)
     'tile,spatial'
@@ -54,9 +55,9 @@ def check_nonsquare(rule: str, ndim: int) -> str:
                 " or tile/spatial per axis like tile,spatial)"
             )
         return parts[0]
-    if len(parts) != ndim or not all(part in AXIS_RULES for part in parts):
+    if len(parts) != (ndim or len(parts)) or not all(part in AXIS_RULES for part in parts):
         raise PatternError(
-            f"per-axis non-square rules: give {ndim} (tile or spatial), not {rule!r}"
+            f"per-axis non-square rules: give {ndim or len(parts)} (tile or spatial), not {rule!r}"
         )
     return ",".join(parts)
 

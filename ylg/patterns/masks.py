@@ -186,16 +186,15 @@ class Masks(OnLayout):
         self.scalars: dict[str, int] = {**sizes, "s": self.stride, **pattern.params}
 
         # Key side: enumeration rank and coordinates of every row-major key position.
-        keys = {"k": ranks(order, grid.shape)}
-        keys.update({KEY_COORDS[a]: grid.coord(a) for a in AXIS_NAMES})
         # Query side: what the predicate sees as q, qt, qi, qj for each query position.
+        self.query_rank, self.key_rank = self.ranks(order)
+        keys = {"k": self.key_rank, **{KEY_COORDS[a]: grid.coord(a) for a in AXIS_NAMES}}
+        queries = {"q": self.query_rank}
         if nonsquare == "direct":
-            queries = {"q": ranks(order, query_grid.shape)}
             queries.update({QUERY_COORDS[a]: query_grid.coord(a) for a in AXIS_NAMES})
         else:
             target = self.query_to_key()
-            queries = {name: keys[key][target] for name, key in zip(QUERY_SIDE, KEY_SIDE)}
-        self.key_rank, self.query_rank = keys["k"], queries["q"]
+            queries.update({QUERY_COORDS[a]: keys[KEY_COORDS[a]][target] for a in AXIS_NAMES})
         ranges = {"q": (0, max(self.nk, self.nq) - 1), "k": (0, self.nk - 1)}
         for axis in AXIS_NAMES:
             side, qside = grid.side(axis), query_grid.side(axis)
@@ -274,6 +273,22 @@ class Masks(OnLayout):
         for c, rule, side, qside in zip(coords, rules, grid.shape, query_grid.shape):
             mapped.append(c % side if rule == "tile" else c * side // qside)
         return np.ravel_multi_index(tuple(mapped), grid.shape).astype(np.int64)
+
+    def ranks(self, order: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(query ranks, key ranks)`` in an enumeration: each key cell's place in
+        ``order``, and for each query the place of the key cell it behaves as (its own
+        place on the query grid under ``direct``). ``order`` may differ from the
+        layout's, to compare orders.
+
+        >>> from ylg.patterns import load_pattern
+        >>> m = load_pattern("ltr").on("2x2", query_grid="4x4", nonsquare="spatial")
+        >>> [r.tolist()[:4] for r in m.ranks("snake")]
+        [[0, 0, 1, 1], [0, 1, 3, 2]]
+        """
+        key_rank = ranks(order, self.grid.shape)
+        if self.nonsquare == "direct":
+            return ranks(order, self.query_grid.shape), key_rank
+        return key_rank[self.query_to_key()], key_rank
 
     def square_on_keys(self) -> "Masks":
         """The same pattern on the key grid alone (queries = keys), e.g. for inner IFG layers."""

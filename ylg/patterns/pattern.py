@@ -131,8 +131,7 @@ class Pattern:
         if not isinstance(self.meta, Mapping) or not all(isinstance(k, str) for k in self.meta):
             raise PatternError(f"pattern {self.name!r}: meta must be a table with string keys")
         try:
-            rule = self.nonsquare
-            check_nonsquare(rule, len(rule.split(",")) if isinstance(rule, str) else 1)
+            check_nonsquare(self.nonsquare)
         except PatternError as exc:
             raise PatternError(f"pattern {self.name!r}: {exc}") from None
         object.__setattr__(self, "params", check_params(self.params, f"pattern {self.name!r}"))

@@ -323,17 +323,19 @@ def _plan(coo: _Coo, t: int, qo: np.ndarray, ko: np.ndarray, strategy: str) -> T
     return TilePlan(qo, ko, t, occupancy, capacity, coo.pairs, coo.nq, coo.nk, strategy)
 
 
-def enumeration_orders(masks: Masks) -> tuple[np.ndarray, np.ndarray]:
-    """Queries and keys in the pattern's enumeration order (how the paper lays out ESA).
+def enumeration_orders(masks: Masks, order: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Queries and keys in an enumeration order (by default the pattern's own: how the
+    paper lays out ESA).
 
     >>> from ylg.patterns import load_pattern
     >>> q, k = enumeration_orders(load_pattern("ltr").on("3x3"))
     >>> k.tolist()
     [0, 1, 3, 2, 4, 6, 5, 7, 8]
     """
+    query_rank, key_rank = masks.ranks(order or masks.order)
     return (
-        np.argsort(masks.query_rank, kind="stable").astype(np.int64),
-        np.argsort(masks.key_rank, kind="stable").astype(np.int64),
+        np.argsort(query_rank, kind="stable").astype(np.int64),
+        np.argsort(key_rank, kind="stable").astype(np.int64),
     )
 
 
@@ -499,22 +501,11 @@ def order_bases(masks: Masks) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     >>> list(order_bases(load_pattern("ltr").on("4x4")))[:2]
     ['esa', 'rowmajor']
     """
-    from ylg.patterns.enumerations import ORDERS, ranks
+    from ylg.patterns.enumerations import ORDERS
 
-    bases = {masks.order: enumeration_orders(masks)}
-    for order in ORDERS:
-        if order in bases:
-            continue
-        key_rank = ranks(order, masks.grid.shape)
-        if masks.nonsquare == "direct" or masks.square:
-            query_rank = ranks(order, masks.query_grid.shape)
-        else:
-            query_rank = key_rank[masks.query_to_key()]
-        bases[order] = (
-            np.argsort(query_rank, kind="stable").astype(np.int64),
-            np.argsort(key_rank, kind="stable").astype(np.int64),
-        )
-    return bases
+    return {
+        order: enumeration_orders(masks, order) for order in dict.fromkeys([masks.order, *ORDERS])
+    }
 
 
 def plan_step(masks: Masks, step: int, tile: int = DEFAULT_TILE) -> TilePlan:
