@@ -24,12 +24,12 @@ string with choices a ``Choice``. The command receives them together as one argu
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
 
+from ylg.cli.options import merge_options
 from ylg.cli.params import FiniteFloat
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,18 +91,13 @@ def dataclass_options(
         raise ValueError(f"{cls.__name__} has no option field among {sorted(only)}")
     names = [f.name for f in chosen]
 
-    def decorate(fn: F) -> F:
-        @functools.wraps(fn)
-        def command(*args: Any, **kwargs: Any) -> Any:
-            values = {name: kwargs.pop(name) for name in names}
-            if overrides:
-                kwargs[into] = {k: v for k, v in values.items() if v is not None}
-            else:
-                kwargs[into] = cls(**values)
-            return fn(*args, **kwargs)
+    def build(_: dict[str, Any], **values: Any) -> tuple[str, Any]:
+        if overrides:
+            return into, {k: v for k, v in values.items() if v is not None}
+        return into, cls(**values)
 
-        for field in reversed(chosen):
-            command = field_option(field, overrides)(command)
-        return command  # type: ignore[return-value]
+    def decorate(fn: F) -> F:
+        options = [field_option(field, overrides) for field in chosen]
+        return merge_options(fn, options, tuple(names), build)  # type: ignore[return-value]
 
     return decorate
