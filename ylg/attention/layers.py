@@ -41,6 +41,7 @@ from ylg.attention.masksets import (
     HeadMasks,
     head_masks,
     is_exported_path,
+    verify_layers,
 )
 from ylg.attention.spectral_norm import spectral_norm
 from ylg.deprecation import renamed_keywords, warn_renamed
@@ -279,7 +280,7 @@ class YLGAttention(Attention):
         paper_compat: bool = False,
         scale: bool = False,
         step_mode: str = "parallel",
-        verify: bool = True,
+        verify: bool | int = True,
     ) -> None:
         if not self.ndim:
             raise YlgError("build YLGAttention1d, YLGAttention2d or YLGAttention3d")
@@ -304,7 +305,8 @@ class YLGAttention(Attention):
         self.paper_compat = paper_compat
         self.scale = scale
         self.step_mode = step_mode
-        self.verify = verify
+        #: Stacked layers the pattern is verified across (0: not verified).
+        self.verify = verify_layers(verify)
         self.last_backend: str | None = None
         self._layouts: dict[tuple[int, ...], HeadMasks] = {}
         # What the backends build on a device (masks, block masks, indices), per layout,
@@ -411,7 +413,9 @@ class YLGAttention2d(YLGAttention, Attention2d):
     ``step_mode="sequential"``: each head runs all its pattern's steps in turn (the full
     multi-hop flow of the IFG in one layer; inner steps use the queries pooled onto the
     key grid). ``verify``: refuse patterns without Full Information, checked at build
-    on the published 32x32 layout and at every new feature-map size (cached).
+    on the published 32x32 layout and at every new feature-map size (cached); ``True``
+    asks it of one layer, ``N`` of ``N`` such layers stacked (what ``ylg verify PATTERN
+    --layers N`` checks), ``False`` nothing.
     """
 
     def masks_for(self, height: int, width: int) -> HeadMasks:
@@ -438,7 +442,9 @@ class YLGAttention3d(YLGAttention, Attention3d):
     The pattern is verified for Full Information at build on 4x16x16 inputs (keys
     4x8x8 with the default pooling; each side rounded up to a multiple of ``key_pool``)
     and at every new input size. A purely local pattern (a 3x3x3 neighbourhood) never
-    has Full Information in one layer: pass ``verify=False`` for it.
+    has Full Information in one layer: pass the number of such layers your model stacks
+    (``verify=4``), and the layer checks Full Information across that many (the refusal
+    says how many layers would do).
 
     >>> import torch
     >>> layer = YLGAttention3d(32, num_heads=4)                  # RTL1, RTL2, LTR1, LTR2

@@ -146,20 +146,24 @@ class Registry:
             ("step", pattern, layout, step), lambda: StepMask(self.masks(pattern, layout), step)
         )
 
-    def check_full_information(self, pattern: Pattern, layout: Layout) -> None:
-        """Raise :class:`YlgError` unless the pattern has Full Information on the layout
-        (verified by :func:`ylg.ifg.full_information`, once per layout)."""
-        self._get(("verified", pattern, layout), lambda: _verify(self.masks(pattern, layout)))
+    def check_full_information(self, pattern: Pattern, layout: Layout, layers: int = 1) -> None:
+        """Raise :class:`YlgError` unless ``layers`` stacked layers of the pattern have
+        Full Information on the layout (verified by :mod:`ylg.ifg`, once per layout)."""
+        self._get(
+            ("verified", pattern, layout, layers),
+            lambda: _verify(self.masks(pattern, layout), layers),
+        )
 
     def head_masks(
-        self, heads: tuple[Head, ...], layout: Layout, sequential: bool, verify: bool
+        self, heads: tuple[Head, ...], layout: Layout, sequential: bool, verify: int
     ) -> HeadMasks:
-        """The :class:`HeadMasks` of ``heads`` on ``layout``, built once."""
+        """The :class:`HeadMasks` of ``heads`` on ``layout``, built once, their patterns
+        verified across ``verify`` layers (0: not verified)."""
 
         def make() -> HeadMasks:
             if verify:
                 for p in dict.fromkeys(h.pattern for h in heads):
-                    self.check_full_information(p, layout)
+                    self.check_full_information(p, layout, verify)
             stages = []
             for h in heads:
                 steps = [h.step] if h.step is not None else list(range(len(h.pattern.steps)))
@@ -190,21 +194,70 @@ def clear_cache() -> None:
     REGISTRY.clear()
 
 
-def _verify(masks: Masks) -> bool:
-    from ylg.ifg import full_information
+#: The most layers :func:`_verify` looks through for the number a pattern needs.
+HINT_LAYERS = 64
+#: The most stacked layers ``verify=`` may name.
+MAX_VERIFY_LAYERS = 1024
 
-    verdict = full_information(masks)
-    if not verdict.holds:
-        example = ""
-        if verdict.examples:
-            i, icell, o, ocell = verdict.examples[0]
-            example = f", e.g. input {i} {icell} never reaches output {o} {ocell}"
-        raise YlgError(
-            f"pattern {masks.pattern.name!r} lacks Full Information on {masks.describe()}:"
-            f" {verdict.missing} of {verdict.pairs} (input, output) pairs have no path"
-            f"{example}; pass verify=False to use it anyway (--no-verify on the command line)"
-        )
-    return True
+
+def verify_layers(verify: object) -> int:
+    """The layers a ``verify=`` argument asks Full Information after: ``True`` is one,
+    ``False`` (or 0) none: no check; a positive integer that many.
+
+    >>> verify_layers(True), verify_layers(False), verify_layers(4)
+    (1, 0, 4)
+    """
+    if isinstance(verify, bool):
+        return int(verify)
+    if isinstance(verify, (int, np.integer)) and 0 <= verify <= MAX_VERIFY_LAYERS:
+        return int(verify)
+    raise YlgError(
+        "verify must be True, False or a number of stacked layers up to"
+        f" {MAX_VERIFY_LAYERS}, got {verify!r:.60}"
+    )
+
+
+def _verify(masks: Masks, layers: int = 1) -> bool:
+    """True, or a :class:`YlgError` that says what is missing after ``layers`` stacked
+    layers and, where some number of layers gives Full Information, that number."""
+    from ylg.ifg import full_information, stack_full_information
+
+    if layers == 1:
+        verdict = full_information(masks)
+    else:
+        verdict = stack_full_information([masks.square_on_keys()] * (layers - 1) + [masks])
+    if verdict.holds:
+        return True
+    example = ""
+    if verdict.examples:
+        i, icell, o, ocell = verdict.examples[0]
+        example = f", e.g. input {i} {icell} never reaches output {o} {ocell}"
+    after = "" if layers == 1 else f" after {layers} layers"
+    raise YlgError(
+        f"pattern {masks.pattern.name!r} lacks Full Information{after} on {masks.describe()}:"
+        f" {verdict.missing} of {verdict.pairs} (input, output) pairs have no path{example};"
+        f"{_layers_hint(masks, layers)} pass verify=False to use it anyway"
+        " (--no-verify on the command line)"
+    )
+
+
+def _layers_hint(masks: Masks, layers: int) -> str:
+    """`` N stacked layers have it (verify=N);`` where the layers needed are found within
+    :data:`HINT_LAYERS` (the inner layers on the key grid, the last on the layout)."""
+    from ylg.ifg import layers_needed, stack_full_information
+
+    inner = masks.square_on_keys()
+    needed = layers_needed(inner, max_layers=HINT_LAYERS)
+    if needed.layers is None:
+        never = needed.reason == "never" and masks is inner
+        return " no number of stacked layers has it;" if never else ""
+    # The last layer may be non-square: the first depth whose whole stack holds.
+    for depth in (needed.layers, needed.layers + 1):
+        if depth > layers and (
+            masks is inner or stack_full_information([inner] * (depth - 1) + [masks]).holds
+        ):
+            return f" {depth} stacked layers have it (verify={depth});"
+    return ""
 
 
 @renamed_keywords(steps="step_mode")
@@ -219,7 +272,7 @@ def head_masks(
     order: str | None = None,
     nonsquare: str | None = None,
     step_mode: str = "parallel",
-    verify: bool = True,
+    verify: bool | int = True,
 ) -> HeadMasks:
     """The verified masks of every head on a layout (cached: same arguments, same object).
 
@@ -229,8 +282,9 @@ def head_masks(
     ``grid`` with ``query_grid``, ``order`` and ``nonsquare`` as keywords. ``heads``:
     explicit ``(pattern, step)`` pairs instead (patterns in sequential mode).
     ``num_heads`` defaults to 8, or to ``len(heads)``. ``verify``: refuse patterns that
-    lack Full Information. ``step_mode``: one of :data:`STEP_MODES` (``steps=`` is its
-    old name, deprecated).
+    lack Full Information (``True``: in one layer; ``N``: after ``N`` stacked layers, as
+    ``ylg verify PATTERN --layers N`` checks; ``False``: no check). ``step_mode``: one of
+    :data:`STEP_MODES` (``steps=`` is its old name, deprecated).
 
     >>> head_masks("fixed", grid="4x4", num_heads=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -239,8 +293,7 @@ def head_masks(
     """
     if not isinstance(step_mode, str) or step_mode not in STEP_MODES:
         raise YlgError(f"step_mode must be one of {', '.join(STEP_MODES)}, got {step_mode!r:.60}")
-    if not isinstance(verify, bool):
-        raise YlgError(f"verify must be True or False, got {verify!r:.60}")
+    layers = verify_layers(verify)
     for name, value in (("order", order), ("nonsquare", nonsquare)):
         if value is not None and not isinstance(value, str):
             raise YlgError(f"{name} must be a name or None, got {value!r:.60}")
@@ -284,4 +337,4 @@ def head_masks(
             raise YlgError(f"num_heads={num_heads} but {len(chosen)} heads were given")
     else:
         chosen = assign_heads(pattern, 8 if num_heads is None else num_heads, sequential=sequential)
-    return REGISTRY.head_masks(chosen, layout, sequential, verify)
+    return REGISTRY.head_masks(chosen, layout, sequential, layers)

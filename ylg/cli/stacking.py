@@ -88,8 +88,8 @@ def choose_stack(
     depth = 1 if layers is None else layers
     laid = pattern.with_params(dict(params))
     layout = Layout(grid, query_grid, order, nonsquare, stride)
-    inner = laid.on(layout.square_on_keys())
-    last = inner if layout.square else laid.on(layout)
+    last = laid.on(layout)
+    inner = last.square_on_keys()
     stack = [inner] * (depth - 1) + [last]
     name = f"{laid.name} x{depth}" if depth > 1 else laid.name
     return StackChoice(stack, [inner], name, stacked=layers is not None)

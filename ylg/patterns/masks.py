@@ -238,6 +238,19 @@ class Masks(OnLayout):
         """Number of steps."""
         return len(self.exprs)
 
+    def square_on_keys(self) -> "Masks":
+        """This layer as an inner layer of a stack: the same pattern and layout with the
+        queries on the key grid (itself when square already). ``N`` layers of it stack as
+        ``[m.square_on_keys()] * (N - 1) + [m]``: only the last ends on the query grid.
+
+        >>> from ylg.patterns import load_pattern
+        >>> m = load_pattern("ltr").on("4x4", query_grid="8x8")
+        >>> inner = m.square_on_keys()
+        >>> str(inner.query_grid), inner.stride == m.stride, m.square_on_keys() is not m
+        ('4x4', True, True)
+        """
+        return self if self.square else Masks(self.pattern, self.layout.square_on_keys())
+
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(steps, nq, nk)``."""
@@ -289,12 +302,6 @@ class Masks(OnLayout):
         if self.nonsquare == "direct":
             return ranks(order, self.query_grid.shape), key_rank
         return key_rank[self.query_to_key()], key_rank
-
-    def square_on_keys(self) -> "Masks":
-        """The same pattern on the key grid alone (queries = keys), e.g. for inner IFG layers."""
-        if self.square:
-            return self
-        return Masks(self.pattern, self.layout.square_on_keys())
 
     def enumeration(self) -> np.ndarray:
         """``pi`` on the key grid: ``pi[a]`` is the row-major position of the a-th cell."""
