@@ -9,7 +9,10 @@ b. forward+backward of ylg's fused flex vs SDPA without a mask (FlashAttention) 
 c. a 128 px YLG-SAGAN train step against SAGAN's (batch 32, bf16 autocast, compiled and
    not), and a few steps of ``ylg train`` end to end;
 d. the tables (device, torch version) into docs/benchmarks.md (and ``--out-dir``), and a
-   short summary printed last.
+   short summary printed last;
+o. (if time is left) FlexAttention on a video pattern (``na`` on 16x32x32) with the
+   tokens laid in each order and with ylg's tile planner: does the share of tiles
+   visited predict the kernel's time?
 
 It needs CUDA (without it, it exits 1 with one line saying so) and runs from a source
 tree without installing ylg's dependencies' exact versions::
@@ -421,6 +424,99 @@ def part_attention(rep: Report, device: torch.device, budget: Budget, smoke: boo
         rep.summary.append(f"b. {grid}: flex {flex:.2f} ms; " + "; ".join(parts))
 
 
+# -- o. token orders ----------------------------------------------------------------
+ORDERS = ("rowmajor", "hilbert", "zorder", "esa")
+
+
+def part_orders(rep: Report, device: torch.device, budget: Budget, smoke: bool) -> None:
+    """FlexAttention on one video pattern with its tokens laid in each order, and with
+    ylg's tile planner: does the share of tiles visited predict the kernel's time?"""
+    from ylg.attention.export import block_mask
+    from ylg.patterns import load_pattern
+
+    if budget.left() < 100 and not smoke:
+        rep.failures.append("o: not run: time budget")
+        return
+    grid, tile = ("4x8x8", 128) if smoke else ("16x32x32", 128)
+    params = {"win_t": 3, "win_i": 3, "win_j": 3} if smoke else {}
+    masks = load_pattern("na").with_params(params).on(grid)
+    batch, heads, d = (1, 2, 16) if smoke else (1, 8, 64)
+    dtype = torch.float32 if smoke else torch.bfloat16
+    n = masks.nk
+    g = torch.Generator(device="cpu").manual_seed(3)
+    leaves = [
+        torch.randn(batch, heads, n, d, generator=g).to(device, dtype).requires_grad_()
+        for _ in range(3)
+    ]
+    grad_out = torch.randn(batch, heads, n, d, generator=g).to(device, dtype)
+    kernel = flex_backend._kernel(compiled=True)
+    tiles_total = (-(-n // tile)) ** 2
+    forward_only = device.type == "cpu"  # FlexAttention has no backward pass on the CPU
+    if forward_only:
+        leaves = [t.detach() for t in leaves]
+    methods: list[tuple[str, float | None, Callable[[], torch.Tensor]]] = []
+    for order in ORDERS:
+        bm = block_mask(masks, tile=tile, device=device, token_order=order)
+        visited = int(bm.kv_num_blocks.sum() + bm.full_kv_num_blocks.sum())
+        methods.append((order, visited / tiles_total, lambda bm=bm: kernel(*leaves, block_mask=bm)))
+    heads_masks = head_masks(masks.pattern, layout=masks.layout, num_heads=heads, verify=False)
+    plans = [flex_backend.step_plan(s) for s in heads_masks.last_steps()]
+    planned = sum(p.nonempty for p in plans) / sum(p.tiles_total for p in plans)
+    cache: dict = {}
+    methods.append(
+        (
+            "ylg's planner",
+            planned,
+            lambda: sparse_attention(*leaves, heads_masks, backend="flex", scale=True, cache=cache),
+        )
+    )
+    methods.append(("SDPA, no mask", None, lambda: F.scaled_dot_product_attention(*leaves)))
+    lines = [
+        f"`na` (7x7x7 neighbourhood) on {grid} ({n} tokens), {heads} heads, d = {d}, batch"
+        f" {batch}, {str(dtype).split('.')[-1]}, {tile}-tiles; forward"
+        f"{'' if forward_only else '+backward'}, median after warm-up.",
+        "",
+        "| tokens laid in | tiles visited | median ms | ms / rowmajor's |",
+        "|---|---|---|---|",
+    ]
+    rows = []
+    for name, share, fn in methods:
+        if budget.left() < 30 and not smoke:
+            rep.failures.append(f"o: stopped before {name}: time budget")
+            break
+        row: dict[str, object] = {"order": name, "tile_share": share}
+        try:
+            ms = time_ms(
+                _fwd_bwd(fn, leaves, grad_out, forward_only), device, runs=5 if smoke else 30
+            )
+            row["median_ms"] = statistics.median(ms)
+        except Exception as exc:  # noqa: BLE001 - reported
+            row["error"] = f"{type(exc).__name__}: {exc}"[:160]
+            traceback.print_exc()
+        rows.append(row)
+        _free()
+    base = next((r.get("median_ms") for r in rows if r["order"] == "rowmajor"), None)
+    for row in rows:
+        ms = row.get("median_ms")
+        share = row["tile_share"]
+        share_txt = "all (dense)" if share is None else f"{100 * float(share):.1f}%"
+        ms_txt = row.get("error") or f"{ms:.2f}"
+        ratio = f"{ms / base:.2f}" if ms and base else "-"
+        lines.append(f"| {row['order']} | {share_txt} | {ms_txt} | {ratio} |")
+        print(f"o. {row['order']}: {ms_txt} ms, tiles {share_txt}", flush=True)
+    rep.parts["o"] = lines
+    rep.data["orders"] = rows
+    timed = {str(r["order"]): r["median_ms"] for r in rows if "median_ms" in r}
+    if base and len(timed) > 1:
+        best = min(timed, key=lambda k: timed[k])
+        rep.summary.append(
+            f"o. na on {grid}: fastest {best} ({timed[best]:.2f} ms, "
+            f"{base / timed[best]:.2f}x rowmajor); "
+            + ", ".join(f"{k} {v / base:.2f}" for k, v in timed.items() if k != "rowmajor")
+            + " of rowmajor's time"
+        )
+
+
 # -- c. training step ---------------------------------------------------------------
 class TrainStep:
     """One D step and one G step of a G/D pair, as ``ylg train`` takes them."""
@@ -642,6 +738,7 @@ def markdown(rep: Report) -> str:
         "a": "Correctness against float64 dense attention on the GPU",
         "b": "Attention forward+backward: ylg's flex vs SDPA",
         "c": "Training step, 128 px",
+        "o": "FlexAttention per token order (video)",
     }
     out = [
         "## GPU check (`make gpu-check`)",
@@ -682,7 +779,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--budget-s", type=float, default=420.0, help="Stop starting parts after this."
     )
-    parser.add_argument("--parts", default="abc", help="Which parts to run (default: abc).")
+    parser.add_argument(
+        "--parts", default="abco", help="Which parts to run, in order (default: abco)."
+    )
     parser.add_argument("--cpu-smoke", action="store_true", help="Toy sizes on the CPU.")
     parser.add_argument("--no-docs", action="store_true", help="Do not rewrite docs/benchmarks.md.")
     args = parser.parse_args(argv)
@@ -699,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = Budget(args.budget_s)
     rep = Report(describe(device))
     print(f"gpu-check on {rep.device}", flush=True)
-    parts = {"a": part_correctness, "b": part_attention, "c": part_train}
+    parts = {"a": part_correctness, "b": part_attention, "c": part_train, "o": part_orders}
     for key in args.parts:
         t0 = time.monotonic()
         try:
