@@ -4,8 +4,9 @@ Each seed runs ``ylg train --preset digits`` (in this process, one run after ano
 with the given config overrides, then draws ``--count`` class-conditional samples from
 the EMA generator at default truncation (classes cycling) and scores them with
 :mod:`ylg.gan.training.quality`: the share an SVM fitted to scikit-learn's real 8x8 digits
-recognises as their class (real training images: about 100%; chance: 10%), and KID on
-the 8x8 grey images. Results go to ``--out``/results.jsonl, one line per run.
+recognises as their class (real training images: about 100%; chance: 10%), KID on
+the 8x8 grey images, and the variety within each class (1: as varied as the real
+digits). Results go to ``--out``/results.jsonl, one line per run.
 
     python benchmarks/digits_quality.py --seeds 0 1 2
     python benchmarks/digits_quality.py --seeds 0 --set iterations=200 --set lr_g=2e-4 --tag short
@@ -68,6 +69,7 @@ def run_one(overrides: dict[str, object], seed: int, count: int, out: Path) -> d
         "recognised": scores["digits_recognised"],
         "recognised_without_ema": recognised(raw, labels),
         "kid": round(scores["kid"], 5),
+        "diversity": round(scores["diversity"], 3),
         "curve": [[e["step"], e["digits_recognised"]] for e in log if "digits_recognised" in e],
         "threads": torch.get_num_threads(),
         "load_avg": os.getloadavg()[0],

@@ -60,15 +60,32 @@ def test_kid_separates_real_from_noise() -> None:
     assert "digits_recognised" not in judge.score(real, None)
 
 
+def test_diversity_tells_real_digits_from_one_digit_per_class() -> None:
+    data = digits(32)
+    judge = QualityJudge.for_data(data, "digits", count=500)
+    real, labels = data.images[-300:].float() / 127.5 - 1.0, data.labels[-300:]
+    assert 0.85 < judge.score(real, labels)["diversity"] < 1.15
+    # one real image per class, repeated: recognised, and no variety at all
+    first = torch.stack([real[labels == c][0] for c in range(10)])
+    copies, copy_labels = first.repeat(30, 1, 1, 1), torch.arange(10).repeat(30)
+    scores = judge.score(copies, copy_labels)
+    assert scores["digits_recognised"] > 0.9 and scores["diversity"] == 0.0
+    # a few images per class: some variety, less than the data's
+    few = torch.cat([real[labels == c][:3].repeat(10, 1, 1, 1) for c in range(10)])
+    few_labels = torch.arange(10).repeat_interleave(30)
+    assert 0.2 < judge.score(few, few_labels)["diversity"] < 0.9
+
+
 def test_eval_every_logs_quality_and_draws_curves(tmp_path: Path) -> None:
     result = train(TrainConfig(**TINY), tmp_path / "run", progress=False)
     log = read_log(tmp_path / "run" / "log.jsonl")
     evals = [e for e in log if "kid" in e]
     assert [e["step"] for e in evals] == [2, 4]
     assert all(0.0 <= e["digits_recognised"] <= 1.0 and e["kid"] > -0.1 for e in evals)
-    assert result.quality == {k: evals[-1][k] for k in ("kid", "digits_recognised")}
+    assert all(e["diversity"] >= 0.0 for e in evals)
+    assert result.quality == {k: evals[-1][k] for k in ("kid", "digits_recognised", "diversity")}
     assert any("loss_d" in e for e in log)
-    # the losses-and-quality figure, with three panels side by side
+    # the losses-and-quality figure, with four panels side by side
     with Image.open(tmp_path / "run" / "curves.png") as png:
         assert png.format == "PNG" and png.width > 2 * png.height
     # one row per class: 10 classes x 2 samples of 32 px

@@ -39,10 +39,13 @@ def describe_masks(masks: Masks) -> list[str]:
 
 
 def quality_line(quality: dict[str, float]) -> str:
-    """A measurement of :mod:`ylg.gan.training.quality` in words.
+    r"""A measurement of :mod:`ylg.gan.training.quality` in words.
 
-    >>> quality_line({"kid": 0.01234, "digits_recognised": 0.9312})
-    '93.1% of samples recognised as their digit by an SVM (real digits: ~100%), KID 0.0123'
+    >>> line = quality_line({"kid": 0.0123, "digits_recognised": 0.9312, "diversity": 0.8})
+    >>> print(line.replace(", ", "\n"))
+    93.1% of samples recognised as their digit by an SVM (real digits: ~100%)
+    KID 0.0123
+    variety within a class 0.80 of the real images'
     """
     parts = []
     if "digits_recognised" in quality:
@@ -52,4 +55,6 @@ def quality_line(quality: dict[str, float]) -> str:
         )
     if "kid" in quality:
         parts.append(f"KID {quality['kid']:.4f}")
+    if "diversity" in quality:
+        parts.append(f"variety within a class {quality['diversity']:.2f} of the real images'")
     return ", ".join(parts)

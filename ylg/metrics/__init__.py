@@ -20,6 +20,7 @@ specific to GANs, and nothing here imports another layer of ylg.
 True
 """
 
+from ylg.metrics.diversity import class_diversity
 from ylg.metrics.evaluate import Embeddings, MetricsReport, evaluate, extract
 from ylg.metrics.extractor import DEVICES, FeatureExtractor, resolve_device
 from ylg.metrics.fid import GaussianStats, fid, frechet_distance
@@ -42,6 +43,7 @@ __all__ = [
     "RandomExtractor",
     "SampledImages",
     "TorchScriptExtractor",
+    "class_diversity",
     "evaluate",
     "extract",
     "extractor_names",

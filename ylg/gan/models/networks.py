@@ -29,7 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ylg.attention.layers import Attention2d
-from ylg.gan.models.layers import ClassBatchNorm, sn_conv, sn_embedding, sn_linear
+from ylg.gan.models.layers import (
+    ClassBatchNorm,
+    MinibatchStd,
+    sn_conv,
+    sn_embedding,
+    sn_linear,
+)
 
 AttentionFactory = Callable[[int], nn.Module]
 
@@ -158,7 +164,11 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """SAGAN's projection discriminator: ``D(x, y)`` -> one logit per image, ``[B]``."""
+    """SAGAN's projection discriminator: ``D(x, y)`` -> one logit per image, ``[B]``.
+
+    ``minibatch_std``: a group size (0: off, SAGAN) for :class:`MinibatchStd` before the
+    last block, so that D sees how much each group of images varies.
+    """
 
     def __init__(
         self,
@@ -167,6 +177,7 @@ class Discriminator(nn.Module):
         num_classes: int = 1000,
         attention: AttentionFactory = _no_attention,
         attn_resolution: int = 32,
+        minibatch_std: int = 0,
     ) -> None:
         super().__init__()
         levels = _levels(resolution)
@@ -182,7 +193,8 @@ class Discriminator(nn.Module):
         if self.attn_after < 0:
             raise ValueError(f"no discriminator block at {attn_resolution}x{attn_resolution}")
         self.attention = attention(attn_channels)
-        self.final = DBlock(c_in, c_in, down=False)
+        self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
+        self.final = DBlock(c_in + (1 if minibatch_std else 0), c_in, down=False)
         self.linear = sn_linear(c_in, 1)
         self.embed = sn_embedding(num_classes, c_in) if num_classes else None
 
@@ -192,6 +204,8 @@ class Discriminator(nn.Module):
             h = block(h)
             if i == self.attn_after:
                 h = self.attention(h)
+        if self.minibatch_std is not None:
+            h = self.minibatch_std(h)
         h = F.relu(self.final(h)).sum(dim=(2, 3))
         out = self.linear(h).squeeze(1)
         if self.embed is not None:

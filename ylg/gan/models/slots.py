@@ -156,5 +156,12 @@ def build_models(cfg: TrainConfig, num_classes: int) -> tuple[Generator, Discrim
     g = Generator(
         cfg.resolution, cfg.z_dim, cfg.g_channels, num_classes, factory, cfg.attn_resolution, shared
     )
-    d = Discriminator(cfg.resolution, cfg.d_channels, num_classes, factory, cfg.attn_resolution)
+    d = Discriminator(
+        cfg.resolution,
+        cfg.d_channels,
+        num_classes,
+        factory,
+        cfg.attn_resolution,
+        minibatch_std=cfg.minibatch_std,
+    )
     return g, d

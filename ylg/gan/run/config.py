@@ -129,6 +129,17 @@ class TrainConfig:
     lr_d: float = 4e-4  # the paper (YLG, section 4) and SAGAN
     beta1: float = 0.0  # SAGAN paper, section 5 (the tensorflow-gan example: beta1 = 0 too)
     beta2: float = 0.9  # SAGAN paper, section 5 (the tensorflow-gan example leaves 0.999)
+    # Variety within a class (SAGAN has neither: 0 and 0.0 keep its networks and loss).
+    minibatch_std: int = setting(
+        0,
+        "Group size of the discriminator's minibatch standard deviation (ProGAN); 0: off.",
+        low=0,
+    )
+    mode_seeking: float = setting(
+        0.0,
+        "Weight of the mode-seeking term in G's loss (MSGAN): pairs of latents of one class"
+        " should give different images; 0: off.",
+    )
     ema_decay: float = 0.9999  # EMA of G for sampling, as BigGAN-PyTorch
     ema_start: int = 1000  # before this step the EMA copies G (BigGAN-PyTorch: 20000)
     # the paper trains up to 1.5M steps and reports the best
@@ -251,6 +262,10 @@ class TrainConfig:
             raise YlgError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
         if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
             raise YlgError(f"Adam betas must be in [0, 1), not ({self.beta1}, {self.beta2})")
+        if self.minibatch_std < 0:
+            raise YlgError(f"minibatch_std must be a group size >= 0, not {self.minibatch_std}")
+        if not (math.isfinite(self.mode_seeking) and self.mode_seeking >= 0):
+            raise YlgError(f"mode_seeking must be a weight >= 0, not {self.mode_seeking}")
         for key in ("lr_g", "lr_d"):
             if getattr(self, key) <= 0:
                 raise YlgError(f"{key} must be a positive learning rate, not {getattr(self, key)}")

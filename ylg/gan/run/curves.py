@@ -1,9 +1,9 @@
 """A run's training curves as one PNG: losses and quality against steps.
 
 :func:`plot_curves` reads ``<run>/log.jsonl`` and draws the losses of D and G, and,
-when the run measured quality (``eval_every``), its KID and the share of recognised
-digits, each in its own panel. The trainer writes it to ``<run>/curves.png`` at the end
-of every run.
+when the run measured quality (``eval_every``), its KID, the share of recognised
+digits and the variety within each class, each in its own panel. The trainer writes it
+to ``<run>/curves.png`` at the end of every run.
 
 >>> import tempfile, pathlib
 >>> from ylg.gan.run.monitor import JsonlLog
@@ -25,6 +25,7 @@ PANELS = (
     ("losses", ("loss_d", "loss_g"), "hinge loss", False),
     ("KID (lower is better)", ("kid",), "KID", True),
     ("digits recognised by the SVM", ("digits_recognised",), "share of samples", False),
+    ("variety within each class", ("diversity",), "spread / real images' spread", False),
 )
 
 
@@ -53,6 +54,9 @@ def plot_curves(log_path: str | os.PathLike[str], png_path: str | os.PathLike[st
         if keys == ("digits_recognised",):
             ax.set_ylim(0, 1)
             ax.axhline(0.9, color="grey", lw=0.8, ls="--")
+        if keys == ("diversity",):  # 1: as varied as the real images
+            ax.set_ylim(0, max(1.2, *(e["diversity"] for e in entries if "diversity" in e)))
+            ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.set_ylabel(ylabel)

@@ -21,8 +21,8 @@ Two measures, both cheap enough to run every few hundred steps on a CPU:
 True
 >>> judge = QualityJudge.for_data(data, "digits", count=200)
 >>> scores = judge.score(real, data.labels[:200])
->>> sorted(scores), scores["digits_recognised"] > 0.95
-(['digits_recognised', 'kid'], True)
+>>> sorted(scores), scores["digits_recognised"] > 0.95, 0.8 < scores["diversity"] < 1.2
+(['digits_recognised', 'diversity', 'kid'], True, True)
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ylg.metrics.diversity import class_diversity
 from ylg.metrics.kid import kid
 
 #: Samples of each class at an evaluation (digits: 10 classes -> 500 samples).
@@ -80,9 +81,13 @@ class QualityJudge:
     call :meth:`score` on each evaluation's samples.
     """
 
-    def __init__(self, real_features: np.ndarray, digits: bool) -> None:
+    def __init__(
+        self, real_features: np.ndarray, digits: bool, real_labels: np.ndarray | None = None
+    ) -> None:
         self.real_features = real_features
         self.digits = digits
+        #: The real images' classes (``None``: unconditional data), for ``diversity``.
+        self.real_labels = real_labels
         self._extractor: Any = None
 
     @classmethod
@@ -91,8 +96,10 @@ class QualityJudge:
         gen = torch.Generator().manual_seed(2020)
         index = torch.randperm(len(data), generator=gen)[: min(count, len(data))].tolist()
         real = torch.stack([data[i][0] for i in index]).float() / 127.5 - 1.0
+        labels = np.array([int(data[i][1]) for i in index])
         judge = cls(np.zeros((0, 0)), digits=source == "digits")
         judge.real_features = judge.features(real)
+        judge.real_labels = labels if len(np.unique(labels)) > 1 else None
         return judge
 
     def features(self, images: torch.Tensor) -> np.ndarray:
@@ -107,11 +114,18 @@ class QualityJudge:
         return np.concatenate(out).astype(np.float64)
 
     def score(self, images: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]:
-        """``kid`` (x 1, lower is better) and, for digits with labels, ``digits_recognised``."""
+        """``kid`` (x 1, lower is better); with labels, ``diversity`` (within each class,
+        the samples' spread over the real images', :func:`ylg.metrics.class_diversity`:
+        1 is as varied as the data, 0 one image per class) and, for digits,
+        ``digits_recognised``."""
         fake = self.features(images)
         size = min(len(fake), len(self.real_features))
         mean, _ = kid(self.real_features, fake, subsets=10, subset_size=size)
         out = {"kid": mean}
+        if labels is not None and self.real_labels is not None:
+            out["diversity"] = class_diversity(
+                fake, labels.cpu().numpy(), self.real_features, self.real_labels
+            )
         if self.digits and labels is not None:
             out["digits_recognised"] = recognised(images, labels)
         return out

@@ -62,6 +62,23 @@ def hinge_g(fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean()
 
 
+def mode_seeking_loss(images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """MSGAN's mode-seeking term (Mao et al., CVPR 2019) on pairs ``(j, j + B // 2)``:
+    ``1 / (mean |image_a - image_b| / mean |z_a - z_b| + 1e-5)``, small when two latents
+    give images as far apart as the latents are.
+
+    >>> z = torch.randn(4, 8)
+    >>> same = mode_seeking_loss(torch.zeros(4, 3, 2, 2), z)      # one image for all z
+    >>> varied = mode_seeking_loss(torch.randn(4, 3, 2, 2), z)
+    >>> bool(same > 1000 > 10 > varied)
+    True
+    """
+    half = len(images) // 2
+    a, b = images[:half], images[half : 2 * half]
+    ratio = (a - b).abs().flatten(1).mean(1) / (z[:half] - z[half : 2 * half]).abs().mean(1)
+    return 1.0 / (ratio.mean() + 1e-5)
+
+
 def weights_digest(model: nn.Module) -> str:
     """SHA-256 of a model's parameters (to check that processes agree)."""
     h = hashlib.sha256()
@@ -229,10 +246,17 @@ class Trainer:
         self.d.requires_grad_(False)
         total = torch.zeros((), device=self.rt.device)
         acc = self.cfg.accumulate
+        seeking = self.cfg.mode_seeking > 0 and self.micro >= 2
         for i in range(acc):
             z, yf = self._fake_inputs()
+            if seeking and yf is not None:  # pairs (j, j + half) share their class
+                half = self.micro // 2
+                yf = torch.cat([yf[:half], yf[:half], yf[2 * half :]])
             with self._sync_context(self.g_train, i == acc - 1), self.rt.autocast():
-                loss = hinge_g(self.d(self.g_train(z, yf), yf).float())
+                fake = self.g_train(z, yf)
+                loss = hinge_g(self.d(fake, yf).float())
+                if seeking:
+                    loss = loss + self.cfg.mode_seeking * mode_seeking_loss(fake.float(), z)
                 (loss / acc).backward()
             total = total + loss.detach() / acc
         self.d.requires_grad_(True)
