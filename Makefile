@@ -4,6 +4,7 @@
 #   make bench  run the benchmarks and rewrite docs/benchmarks.md
 #   make lint   ruff
 #   make gpu-check  on a CUDA machine: check and time ylg's GPU path (docs/benchmarks.md)
+#   make gpu-wheels fetch the pure-Python wheels gpu-check installs on a machine offline
 #   make test-xla  make .venv-xla (torch 2.9 + torch_xla 2.9, ~7 GB) and run tests/xla on the CPU
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +15,7 @@ PIP_EXTRA ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ylg-installed
 
-.PHONY: demo test bench lint venv venv-xla test-xla clean gpu-check
+.PHONY: demo test bench lint venv venv-xla test-xla clean gpu-check gpu-wheels
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,9 +60,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 # On a GPU machine: the system Python's torch (CUDA build), ylg from this tree, no install.
+# Pure-Python dependencies such a machine may lack (tomli-w, for `ylg train` end to end)
+# come from wheels in .whl/ when it exists: `make gpu-wheels` fetches them where pip can
+# reach PyPI, and the folder travels with the tree to a machine that cannot.
 GPU_CHECK_ARGS ?=
+GPU_SITE ?= /tmp/ylg-gpu-site
 gpu-check:
-	PYTHONPATH=. $(PYTHON) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+	if [ -d .whl ]; then $(PYTHON) -m pip install --quiet --no-index --no-deps --no-compile \
+		--upgrade --target $(GPU_SITE) .whl/*.whl; fi
+	PYTHONPATH=.:$(GPU_SITE) $(PYTHON) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: -d .whl "tomli-w>=1.0"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
