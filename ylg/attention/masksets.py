@@ -249,8 +249,10 @@ def _layers_hint(masks: Masks, layers: int) -> str:
     inner = masks.square_on_keys()
     needed = layers_needed(inner, max_layers=HINT_LAYERS)
     if needed.layers is None:
-        never = needed.reason == "never" and masks is inner
-        return " no number of stacked layers has it;" if never else ""
+        if needed.reason != "never":
+            return ""
+        where = "" if masks is inner else " on the key grid"
+        return f" no number of stacked layers has it{where};"
     # The last layer may be non-square: the first depth whose whole stack holds.
     for depth in (needed.layers, needed.layers + 1):
         if depth > layers and (
