@@ -76,6 +76,19 @@ def test_training_on_xla_matches_the_cpu(whole: Path, tmp_path: Path) -> None:
             assert math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-4), (ours, ref)
 
 
+def test_variety_options_on_xla_match_the_cpu(tmp_path: Path) -> None:
+    """The discriminator's minibatch standard deviation and the mode-seeking term run on
+    XLA as on the CPU."""
+    cfg = TINY.replace(iterations=2, minibatch_std=4, mode_seeking=0.03)
+    train(cfg.replace(device="xla"), tmp_path / "xla", progress=False)
+    train(cfg.replace(device="cpu"), tmp_path / "cpu", progress=False)
+    xla, cpu = losses(tmp_path / "xla"), losses(tmp_path / "cpu")
+    assert len(xla) == len(cpu) == 2
+    for ours, ref in zip(xla, cpu):
+        for a, b in zip(ours, ref):
+            assert math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-4), (ours, ref)
+
+
 def test_checkpoints_from_xla_load_on_the_cpu(whole: Path) -> None:
     state = load_checkpoint(whole / "checkpoints" / "step-00000004.ckpt")
     tensors = [t for t in state["G"].values() if isinstance(t, torch.Tensor)]
