@@ -364,10 +364,19 @@ class Masks(OnLayout):
 
     def describe(self) -> str:
         """A short text of the layout, like ``16x16 keys, 32x32 queries (repeat), esa, s=16``,
-        and the pattern's parameters, if it has any."""
+        and the parameters set away from the pattern's own values (as the layout's parts
+        left to the pattern are left out).
+
+        >>> from ylg.patterns import load_pattern
+        >>> na = load_pattern("na")
+        >>> na.on("4x8x8").describe(), na.with_params(win_t=3).on("4x8x8").describe()
+        ('4x8x8, rowmajor, s=16', '4x8x8, rowmajor, s=16, win_t=3')
+        """
         text = self.layout.describe()
-        if self.pattern.params:
-            text += ", " + ", ".join(f"{k}={v}" for k, v in self.pattern.params.items())
+        own = self.pattern.own_params or {}
+        changed = {k: v for k, v in self.pattern.params.items() if own.get(k) != v}
+        if changed:
+            text += ", " + ", ".join(f"{k}={v}" for k, v in changed.items())
         return text
 
     def dense(self, step: int | None = None, *, max_bytes: int | None = None) -> np.ndarray:

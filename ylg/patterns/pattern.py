@@ -114,6 +114,11 @@ class Pattern:
     notes: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
     params: Mapping[str, int] = field(default_factory=dict, hash=False)
+    #: The parameters as the pattern was written (file or constructor), before any
+    #: :meth:`with_params`: descriptions name only the values set away from them.
+    own_params: Mapping[str, int] | None = field(
+        default=None, compare=False, hash=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -135,6 +140,8 @@ class Pattern:
         except PatternError as exc:
             raise PatternError(f"pattern {self.name!r}: {exc}") from None
         object.__setattr__(self, "params", check_params(self.params, f"pattern {self.name!r}"))
+        if self.own_params is None:
+            object.__setattr__(self, "own_params", dict(self.params))
         # Parse now so that a bad pattern fails when it is read, not when it is used.
         _ = (self.step_exprs, self.stride_expr)
 
