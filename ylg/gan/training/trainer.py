@@ -292,8 +292,9 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         """The EMA generator's quality now (:mod:`ylg.gan.training.quality`): ``kid`` against real
-        training images and, for digits, ``digits_recognised``, on ``eval_count`` samples
-        at default truncation, classes cycling."""
+        training images, ``diversity`` (variety within each class) when the data has
+        classes and, for digits, ``digits_recognised``, on ``eval_count`` samples at
+        default truncation, classes cycling."""
         if self.judge is None:
             self.judge = QualityJudge.for_data(self.data, self.cfg.data, self.cfg.eval_count)
         gen = torch.Generator().manual_seed(self.cfg.seed + 4040)
