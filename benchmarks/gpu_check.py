@@ -302,12 +302,7 @@ def _time_grid(
     batch, heads, d = shape
     masks = head_masks("ylg", grid=grid)
     n = masks.nq
-    g = torch.Generator(device="cpu").manual_seed(1)
-    leaves = [
-        torch.randn(batch, heads, n, d, generator=g).to(device, dtype).requires_grad_()
-        for _ in range(3)
-    ]
-    grad_out = torch.randn(batch, heads, n, d, generator=g).to(device, dtype)
+    leaves, grad_out = _qkv((batch, heads, n, d), dtype, device, seed=1)
     cache: dict = {}
     mask_bytes = heads * n * n
     methods: dict[str, Callable[[], torch.Tensor] | str] = {
@@ -354,6 +349,16 @@ def _time_grid(
                 traceback.print_exc()
         _free()
     return rows
+
+
+def _qkv(
+    shape: tuple[int, int, int, int], dtype: torch.dtype, device: torch.device, seed: int
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Queries, keys and values (leaves that take gradients) and an output gradient,
+    drawn on the CPU from ``seed`` so every device sees the same numbers."""
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    leaves = [torch.randn(shape, generator=g).to(device, dtype).requires_grad_() for _ in range(3)]
+    return leaves, torch.randn(shape, generator=g).to(device, dtype)
 
 
 def _fwd_bwd(
@@ -437,18 +442,13 @@ def part_orders(rep: Report, device: torch.device, budget: Budget, smoke: bool) 
     if budget.left() < 100 and not smoke:
         rep.failures.append("o: not run: time budget")
         return
-    grid, tile = ("4x8x8", 128) if smoke else ("16x32x32", 128)
+    grid, tile = ("4x8x8" if smoke else "16x32x32"), 128
     params = {"win_t": 3, "win_i": 3, "win_j": 3} if smoke else {}
     masks = load_pattern("na").with_params(params).on(grid)
     batch, heads, d = (1, 2, 16) if smoke else (1, 8, 64)
     dtype = torch.float32 if smoke else torch.bfloat16
     n = masks.nk
-    g = torch.Generator(device="cpu").manual_seed(3)
-    leaves = [
-        torch.randn(batch, heads, n, d, generator=g).to(device, dtype).requires_grad_()
-        for _ in range(3)
-    ]
-    grad_out = torch.randn(batch, heads, n, d, generator=g).to(device, dtype)
+    leaves, grad_out = _qkv((batch, heads, n, d), dtype, device, seed=3)
     kernel = flex_backend._kernel(compiled=True)
     tiles_total = (-(-n // tile)) ** 2
     forward_only = device.type == "cpu"  # FlexAttention has no backward pass on the CPU

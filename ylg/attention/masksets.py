@@ -222,10 +222,11 @@ def _verify(masks: Masks, layers: int = 1) -> bool:
     layers and, where some number of layers gives Full Information, that number."""
     from ylg.ifg import full_information, stack_full_information
 
+    inner = masks.square_on_keys()  # the stack's inner layers (``masks`` when square)
     if layers == 1:
         verdict = full_information(masks)
     else:
-        verdict = stack_full_information([masks.square_on_keys()] * (layers - 1) + [masks])
+        verdict = stack_full_information([inner] * (layers - 1) + [masks])
     if verdict.holds:
         return True
     example = ""
@@ -236,17 +237,16 @@ def _verify(masks: Masks, layers: int = 1) -> bool:
     raise YlgError(
         f"pattern {masks.pattern.name!r} lacks Full Information{after} on {masks.describe()}:"
         f" {verdict.missing} of {verdict.pairs} (input, output) pairs have no path{example};"
-        f"{_layers_hint(masks, layers)} pass verify=False to use it anyway"
+        f"{_layers_hint(masks, inner, layers)} pass verify=False to use it anyway"
         " (--no-verify on the command line)"
     )
 
 
-def _layers_hint(masks: Masks, layers: int) -> str:
+def _layers_hint(masks: Masks, inner: Masks, layers: int) -> str:
     """`` N stacked layers have it (verify=N);`` where the layers needed are found within
-    :data:`HINT_LAYERS` (the inner layers on the key grid, the last on the layout)."""
+    :data:`HINT_LAYERS` (``inner`` layers on the key grid, the last ``masks``)."""
     from ylg.ifg import layers_needed, stack_full_information
 
-    inner = masks.square_on_keys()
     needed = layers_needed(inner, max_layers=HINT_LAYERS)
     if needed.layers is None:
         if needed.reason != "never":
