@@ -8,11 +8,18 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from test_ifg_strategies import random_masks
+from hypothesis import strategies as st
+from test_ifg_strategies import random_masks, separable_masks
 
 from ylg.ifg import full_information
 from ylg.ifg.layers import step_matrices
-from ylg.ifg.metrics import format_table, hops_to_full_information, metrics, step_metrics
+from ylg.ifg.metrics import (
+    format_table,
+    hops_by_axis_groups,
+    hops_to_full_information,
+    metrics,
+    step_metrics,
+)
 from ylg.patterns import Masks, Pattern, load_pattern
 
 
@@ -70,6 +77,32 @@ def test_hops_equal_repeated_dense_products(masks: Masks) -> None:
     assert (why == "") == (hops is not None)
     if hops is None:
         assert why == "never"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_hops_by_axis_groups_equal_repeated_dense_products(data: st.DataObject) -> None:
+    """Per group of axes (separable steps) or whole (any other pattern): the same hops."""
+    if data.draw(st.booleans()):
+        shape = tuple(data.draw(st.integers(1, 4)) for _ in range(data.draw(st.integers(1, 3))))
+        masks = data.draw(separable_masks(shape))
+    else:
+        masks = data.draw(random_masks(nonsquare=False))
+    hops, why = hops_by_axis_groups(masks)
+    assert hops == slow_hops(masks)
+    assert why == ("" if hops is not None else "never")
+
+
+def test_hops_of_a_video_window_are_counted_per_axis() -> None:
+    """16x32x32 has 27.6 million pairs in its one step: too much work for the hops on the
+    whole grid, little per axis (radius 4 in time, 8 in space: 4 hops to cross)."""
+    m = metrics(load_pattern("window").on("16x32x32"))
+    assert (m.hops, m.hops_note, m.full_information) == (4, "", False)
+
+    def band(side: int, r: int) -> int:
+        return sum(min(side - 1, x + r) - max(0, x - r) + 1 for x in range(side))
+
+    assert m.steps[0].ones == band(16, 4) * band(32, 8) ** 2
 
 
 def test_hops_of_library_patterns() -> None:

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_ifg_strategies import random_masks
+from test_ifg_strategies import random_masks, separable_masks
 
 from ylg.errors import YlgError
 from ylg.ifg.bits import pack, propagate, unpack
@@ -50,41 +50,6 @@ def dense_stack_reach(layers: list[Masks]) -> np.ndarray:
 
 
 # -- random separable patterns --------------------------------------------------------
-
-AXES = ("t", "i", "j")
-
-
-@st.composite
-def axis_clause(draw: st.DrawFn, axis: str) -> str:
-    """A clause on one axis that leaves no query without a key."""
-    q, k = f"q{axis}", f"k{axis}"
-    r, c = draw(st.integers(0, 3)), draw(st.integers(1, 4))
-    d, b = draw(st.integers(1, 3)), draw(st.integers(0, 3))
-    return draw(
-        st.sampled_from(
-            [
-                f"abs({q} - {k}) <= {r}",
-                f"{k} <= {q}",
-                f"{k} >= {q}",
-                f"{q} // {c} == {k} // {c}",
-                f"{k} == max(0, {q} - {d})",
-                f"abs({q} - {k}) <= {r} * {d} and ({q} - {k}) % {d} == 0",
-                f"({k} == {q} or ({q} + {b}) % {c} == {k} % {c})",
-            ]
-        )
-    )
-
-
-@st.composite
-def separable_masks(draw: st.DrawFn, shape: tuple[int, ...]) -> Masks:
-    """A random one- or two-step pattern whose every step is an ``and`` of per-axis
-    clauses (so ``Masks.axis_factors`` splits it), on a grid of ``shape``."""
-    axes = AXES[3 - len(shape) :]
-    steps = []
-    for _ in range(draw(st.integers(1, 2))):
-        used = draw(st.lists(st.sampled_from(axes), min_size=1, max_size=len(axes), unique=True))
-        steps.append(" and ".join(f"({draw(axis_clause(a))})" for a in used))
-    return Pattern("sep", "random separable", tuple(steps)).on(shape)
 
 
 @st.composite

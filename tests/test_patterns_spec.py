@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ylg.patterns import enumeration, library, load_pattern
 
@@ -125,6 +129,29 @@ def test_library_has_the_paper_patterns_and_2d_native_ones() -> None:
 def test_axial_reaches_every_cell_in_two_steps() -> None:
     m = load_pattern("axial").on("3x4").dense().astype(int)
     assert (m[1] @ m[0] > 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=3))
+def test_window_is_a_box_of_a_quarter_of_each_axis(shape: list[int]) -> None:
+    """Per axis of side n the keys within max(1, n // 4) of the query: local in time on a
+    video too (the radius once came from sqrt(cells) on every axis: dense on 16x32x32)."""
+    masks = load_pattern("window").on(tuple(shape))
+    cells = list(itertools.product(*(range(n) for n in shape)))
+    radius = [max(1, n // 4) for n in shape]
+    expected = np.array(
+        [[all(abs(a - b) <= r for a, b, r in zip(q, k, radius)) for k in cells] for q in cells]
+    )
+    assert (masks.dense(0) == expected).all()
+
+
+@given(st.integers(1, 24))
+def test_window_on_a_square_image_is_the_chebyshev_square_of_radius_s_over_4(side: int) -> None:
+    masks = load_pattern("window").on((side, side))
+    i, j = np.divmod(np.arange(side * side), side)
+    r = max(1, masks.stride // 4)
+    chebyshev = np.maximum(abs(i[:, None] - i[None]), abs(j[:, None] - j[None])) <= r
+    assert masks.stride == side and (masks.dense(0) == chebyshev).all()
 
 
 def test_window_is_a_local_square() -> None:
