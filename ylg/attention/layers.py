@@ -281,6 +281,7 @@ class YLGAttention(Attention):
         scale: bool = False,
         step_mode: str = "parallel",
         verify: bool | int = True,
+        stride: int | str | None = None,
     ) -> None:
         if not self.ndim:
             raise YlgError("build YLGAttention1d, YLGAttention2d or YLGAttention3d")
@@ -307,6 +308,8 @@ class YLGAttention(Attention):
         self.step_mode = step_mode
         #: Stacked layers the pattern is verified across (0: not verified).
         self.verify = verify_layers(verify)
+        #: The stride rule every head's pattern uses instead of its own (``None``: its own).
+        self.stride = stride
         self.last_backend: str | None = None
         self._layouts: dict[tuple[int, ...], HeadMasks] = {}
         # What the backends build on a device (masks, block masks, indices), per layout,
@@ -363,6 +366,7 @@ class YLGAttention(Attention):
                 nonsquare=self.nonsquare,
                 step_mode=self.step_mode,
                 verify=self.verify,
+                stride=self.stride,
             )
         return self._layouts[key]
 
@@ -397,6 +401,7 @@ class YLGAttention(Attention):
             f"channels={self.channels}, heads={list(self.labels)}, step_mode={self.step_mode!r},"
             f" backend={self.backend!r}, key_pool={self.key_pool}, scale={self.scale},"
             f" paper_compat={self.paper_compat}"
+            + ("" if self.stride is None else f", stride={self.stride!r}")
         )
 
 
@@ -415,7 +420,15 @@ class YLGAttention2d(YLGAttention, Attention2d):
     key grid). ``verify``: refuse patterns without Full Information, checked at build
     on the published 32x32 layout and at every new feature-map size (cached); ``True``
     asks it of one layer, ``N`` of ``N`` such layers stacked (what ``ylg verify PATTERN
-    --layers N`` checks), ``False`` nothing.
+    --layers N`` checks), ``False`` nothing. ``stride``: every head pattern's stride rule
+    instead of its own, an integer or a rule evaluated at each input size; RTL and LTR
+    have Full Information only where the stride divides the key count, which the
+    default ``isqrt(n)`` does on square maps, and ``"divisor(n, isqrt(n))"`` on any.
+
+    >>> import torch
+    >>> layer = YLGAttention2d(32, num_heads=4, stride="divisor(n, isqrt(n))")
+    >>> layer(torch.randn(1, 32, 32, 64)).shape             # 16x32 keys: s = 16, not 22
+    torch.Size([1, 32, 32, 64])
     """
 
     def masks_for(self, height: int, width: int) -> HeadMasks:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -217,16 +217,22 @@ def verify_layers(verify: object) -> int:
     )
 
 
-def _verify(masks: Masks, layers: int = 1) -> bool:
-    """True, or a :class:`YlgError` that says what is missing after ``layers`` stacked
-    layers and, where some number of layers gives Full Information, that number."""
+def _verdict(masks: Masks, layers: int, inner: Masks) -> Any:
+    """The Full Information verdict of ``layers`` stacked layers (``inner`` on the key
+    grid, the last ``masks``)."""
     from ylg.ifg import full_information, stack_full_information
 
-    inner = masks.square_on_keys()  # the stack's inner layers (``masks`` when square)
     if layers == 1:
-        verdict = full_information(masks)
-    else:
-        verdict = stack_full_information([inner] * (layers - 1) + [masks])
+        return full_information(masks)
+    return stack_full_information([inner] * (layers - 1) + [masks])
+
+
+def _verify(masks: Masks, layers: int = 1) -> bool:
+    """True, or a :class:`YlgError` that says what is missing after ``layers`` stacked
+    layers and, where some number of layers or a stride that tiles the keys gives Full
+    Information, that number or that stride."""
+    inner = masks.square_on_keys()  # the stack's inner layers (``masks`` when square)
+    verdict = _verdict(masks, layers, inner)
     if verdict.holds:
         return True
     example = ""
@@ -237,9 +243,20 @@ def _verify(masks: Masks, layers: int = 1) -> bool:
     raise YlgError(
         f"pattern {masks.pattern.name!r} lacks Full Information{after} on {masks.describe()}:"
         f" {verdict.missing} of {verdict.pairs} (input, output) pairs have no path{example};"
-        f"{_layers_hint(masks, inner, layers)} pass verify=False to use it anyway"
-        " (--no-verify on the command line)"
+        f"{_layers_hint(masks, inner, layers)}{_stride_hint(masks, layers)}"
+        " pass verify=False to use it anyway (--no-verify on the command line)"
     )
+
+
+def _stride_hint(masks: Masks, layers: int) -> str:
+    """`` stride='divisor(n, isqrt(n))' (s=16 here) gives it;`` where that stride rule
+    repairs the pattern (see :func:`ylg.ifg.stride.tiling_stride`)."""
+    from ylg.ifg.stride import TILING_STRIDE, tiling_stride
+
+    tiled = tiling_stride(masks, layers)
+    if tiled is None:
+        return ""
+    return f" stride={TILING_STRIDE!r} (s={tiled.stride} here) gives it;"
 
 
 def _layers_hint(masks: Masks, inner: Masks, layers: int) -> str:
@@ -275,6 +292,7 @@ def head_masks(
     nonsquare: str | None = None,
     step_mode: str = "parallel",
     verify: bool | int = True,
+    stride: int | str | None = None,
 ) -> HeadMasks:
     """The verified masks of every head on a layout (cached: same arguments, same object).
 
@@ -286,7 +304,11 @@ def head_masks(
     ``num_heads`` defaults to 8, or to ``len(heads)``. ``verify``: refuse patterns that
     lack Full Information (``True``: in one layer; ``N``: after ``N`` stacked layers, as
     ``ylg verify PATTERN --layers N`` checks; ``False``: no check). ``step_mode``: one of
-    :data:`STEP_MODES` (``steps=`` is its old name, deprecated).
+    :data:`STEP_MODES` (``steps=`` is its old name, deprecated). ``stride``: the stride
+    rule of every head's pattern instead of its own, an integer or an expression
+    evaluated on each layout (``"divisor(n, isqrt(n))"``: the block size nearest the
+    square root that tiles the keys exactly, which gives RTL and LTR Full Information
+    on any key count).
 
     >>> head_masks("fixed", grid="4x4", num_heads=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -313,6 +335,8 @@ def head_masks(
     )
     sequential = step_mode == "sequential"
     if is_exported_path(pattern):
+        if stride is not None:
+            raise YlgError("an exported .npz fixes its stride; leave stride=None")
         exported = load_npz(pattern)  # type: ignore[arg-type]
         fixed = exported.layout
         if (layout.grid, layout.query_grid) != (fixed.grid, fixed.query_grid):
@@ -339,4 +363,29 @@ def head_masks(
             raise YlgError(f"num_heads={num_heads} but {len(chosen)} heads were given")
     else:
         chosen = assign_heads(pattern, 8 if num_heads is None else num_heads, sequential=sequential)
+    if stride is not None:
+        chosen = tuple(Head(with_stride(h.pattern, stride), h.step) for h in chosen)
     return REGISTRY.head_masks(chosen, layout, sequential, layers)
+
+
+def with_stride(pattern: Pattern, stride: object) -> Pattern:
+    """``pattern`` with another stride rule: a positive integer, or an integer
+    expression over the layout's sizes (see :data:`ylg.patterns.STRIDE_VARIABLES`).
+
+    >>> from ylg.patterns import load_pattern
+    >>> with_stride(load_pattern("rtl"), "divisor(n, isqrt(n))").on("24x32").stride
+    24
+    >>> with_stride(load_pattern("rtl"), 0)
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: stride must be a positive integer or a stride rule (text), got 0
+    """
+    if (
+        isinstance(stride, bool)
+        or not isinstance(stride, (int, np.integer, str))
+        or (not isinstance(stride, str) and stride < 1)
+    ):
+        raise YlgError(
+            f"stride must be a positive integer or a stride rule (text), got {stride!r:.60}"
+        )
+    return replace(pattern, stride=stride if isinstance(stride, str) else int(stride))

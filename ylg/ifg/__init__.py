@@ -6,9 +6,10 @@ token per layer, and an edge from key ``k`` of layer ``i-1`` to query ``q`` of l
 Modules: :mod:`~ylg.ifg.graph` (the networkx graph), :mod:`~ylg.ifg.reach`
 (reachability, Full Information), :mod:`~ylg.ifg.flow` (max flow between token sets),
 :mod:`~ylg.ifg.kflow` (k-token flow), :mod:`~ylg.ifg.repair` (extend a pattern to Full
-Information), :mod:`~ylg.ifg.metrics` (counts, locality, hops), :mod:`~ylg.ifg.stack`
-(a stack of layers: Full Information across it, receptive fields, the layers needed,
-max flow; :mod:`~ylg.ifg.kron` splits it per grid axis).
+Information), :mod:`~ylg.ifg.stride` (a stride that tiles the keys),
+:mod:`~ylg.ifg.metrics` (counts, locality, hops), :mod:`~ylg.ifg.stack` (a stack of
+layers: Full Information across it, receptive fields, the layers needed, max flow;
+:mod:`~ylg.ifg.kron` splits it per grid axis).
 
 >>> from ylg.patterns import load_pattern
 >>> from ylg.ifg import full_information, k_flow, layers_needed, reachability

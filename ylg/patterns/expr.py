@@ -78,10 +78,11 @@ _CMPOPS = {
     ast.Eq: "==",
     ast.NotEq: "!=",
 }
-_FUNCS = {"abs": (1, 1), "min": (2, None), "max": (2, None), "isqrt": (1, 1)}
-#: Functions step expressions may call; stride rules may also call ``isqrt``.
+_FUNCS = {"abs": (1, 1), "min": (2, None), "max": (2, None), "isqrt": (1, 1), "divisor": (2, 2)}
+#: Functions step expressions may call; stride rules may also call ``isqrt`` and
+#: ``divisor(n, m)`` (the largest divisor of ``n`` that is at most ``m``).
 STEP_FUNCTIONS = ("abs", "min", "max")
-STRIDE_FUNCTIONS = ("abs", "min", "max", "isqrt")
+STRIDE_FUNCTIONS = ("abs", "min", "max", "isqrt", "divisor")
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,8 @@ def _bounds(
             lo, hi = -b[0][1], -b[0][0]
         elif op == "isqrt":
             lo, hi = isqrt(max(b[0][0], 0)), isqrt(max(b[0][1], 0))
+        elif op == "divisor":
+            lo, hi = 1, max(1, min(b[0][1], b[1][1]))
         elif op == "abs":
             (a0, a1) = b[0]
             lo = 0 if a0 <= 0 <= a1 else min(abs(a0), abs(a1))
@@ -645,6 +648,9 @@ class _Compiler:
         elif op == "isqrt":
             fn = self._isqrt(node.col, args[0])
             raises = True
+        elif op == "divisor":
+            fn = self._divisor(node.col, args[0], args[1])
+            raises = True
         elif op in _ARITH:
             fn = _apply2(_ARITH[op], args[0], args[1])
         elif op in _COMPARE:
@@ -728,6 +734,19 @@ class _Compiler:
 
         return fn
 
+    def _divisor(self, col: int, a: _Part, b: _Part) -> _Fn:
+        fa, fb, text = a.fn, b.fn, self.text
+
+        def fn(env: Mapping[str, Any], live: Any) -> Any:
+            n, m = fa(env, live), fb(env, live)
+            if not (_is_scalar(n) and _is_scalar(m)) or n < 1:
+                raise PatternError(
+                    f"divisor needs a positive scalar and a scalar at column {col}: {text}"
+                )
+            return divisor(int(n), int(m))
+
+        return fn
+
     def _min_max(self, op: str, args: list[_Part]) -> _Fn:
         fns = [a.fn for a in args]
         pick = min if op == "min" else max
@@ -777,6 +796,19 @@ class _Compiler:
             return out
 
         return fn
+
+
+def divisor(n: int, m: int) -> int:
+    """The largest divisor of ``n`` (positive) that is at most ``m`` (1 when ``m < 1``):
+    a block size that tiles ``n`` exactly, as close to ``m`` from below as ``n`` allows.
+
+    >>> divisor(500, isqrt(500)), divisor(768, 27), divisor(256, 16), divisor(499, 22)
+    (20, 24, 16, 1)
+    """
+    if m >= n:
+        return n
+    small = [d for d in range(1, isqrt(n) + 1) if n % d == 0]
+    return max(d for d in small + [n // d for d in small] if d <= max(m, 1))
 
 
 def isqrt(n: int) -> int:

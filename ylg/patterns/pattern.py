@@ -62,7 +62,7 @@ _KEYS = (
     "meta",
 )
 _PARAM_RE = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
-_RESERVED = set(STEP_VARIABLES) | {"abs", "min", "max", "isqrt"}
+_RESERVED = set(STEP_VARIABLES) | set(STRIDE_FUNCTIONS)
 
 
 def check_params(values: Mapping[str, Any], origin: str = "pattern") -> dict[str, int]:

@@ -127,8 +127,26 @@ def verify(
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:
-        click.echo("\n".join(lines))
+        click.echo("\n".join(lines + _stride_hint(choice, result.holds)))
     ctx.exit(0 if result.holds else 1)
+
+
+def _stride_hint(choice: StackChoice, holds: bool) -> list[str]:
+    """A line naming the ``--stride`` that gives one pattern (repeated or not) Full
+    Information where its own stride leaves a partial block of keys."""
+    if holds or len(choice.cycle) != 1:
+        return []
+    from ylg.ifg.stride import tiling_stride
+
+    last = choice.layers[-1]
+    tiled = tiling_stride(last, len(choice.layers))
+    if tiled is None:
+        return []
+    return [
+        f"  hint: s={last.stride} leaves a partial block of {last.nk % last.stride} of"
+        f" {last.nk} keys; --stride {tiled.stride} (the largest divisor of {last.nk} up to"
+        " isqrt) gives Full Information"
+    ]
 
 
 COMMANDS = [verify]
