@@ -26,7 +26,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +47,17 @@ if TYPE_CHECKING:
 #: in cache and reuse freed memory instead of page-faulting fresh allocations (the best
 #: of 2**14..2**21 measured on the 128x128 LTR mask).
 BLOCK_ELEMENTS = 1 << 17
+
+#: Layouts with at least this many keys build their CSR masks by tiles: interval
+#: arithmetic (:mod:`ylg.patterns.intervals`) decides whole tiles of pairs, and only
+#: the undecided ones are evaluated pair by pair (a video's far frames, a window's far
+#: rows). Smaller layouts evaluate every pair, which is as fast there.
+TILED_MIN_KEYS = 4096
+#: The tiles: consecutive query positions per block, consecutive key positions per tile.
+QUERY_TILE = 32
+KEY_TILE = 32
+#: A block whose undecided keys exceed this share of all keys is evaluated whole.
+TILED_MAX_SHARE = 0.5
 
 
 #: Bytes a layout's lookup tables take per grid cell at their peak (enumeration, ranks,
@@ -211,7 +222,9 @@ class Masks(OnLayout):
         # vectorised comparisons run several times faster on int16 than on int64.
         self._dtype = next(t for t in (np.int16, np.int32, np.int64) if magnitude < np.iinfo(t).max)
         self._ranges = ranges
-        self._compiled: dict[int, Callable[[dict[str, Any]], Any]] = {}
+        # Per step: its evaluator over whole rows (key tables bound), and over gathered
+        # keys (key ``("gathered", step)``).
+        self._compiled: dict[object, Callable[[dict[str, Any]], Any]] = {}
         self._tables = {name: arr.astype(self._dtype) for name, arr in {**queries, **keys}.items()}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -344,10 +357,13 @@ class Masks(OnLayout):
             out = np.broadcast_to(np.asarray(out, dtype=bool), shape)
         return out
 
-    def _blocks(self) -> Iterator[tuple[int, int]]:
+    def _blocks(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, int]]:
+        """Consecutive query rows from ``start`` to ``stop`` (all) in blocks of about
+        :data:`BLOCK_ELEMENTS` pairs."""
+        stop = self.nq if stop is None else stop
         rows = max(1, BLOCK_ELEMENTS // max(1, self.nk))
-        for start in range(0, self.nq, rows):
-            yield start, min(self.nq, start + rows)
+        for a in range(start, stop, rows):
+            yield a, min(stop, a + rows)
 
     def _check_step(self, step: int) -> None:
         if not 0 <= step < self.num_steps:
@@ -407,27 +423,119 @@ class Masks(OnLayout):
 
     def csr(self, step: int) -> sp.csr_array:
         """One step (0-based) as a scipy CSR boolean array ``[nq, nk]``, built block by block
-        so that large grids never hold the dense mask."""
-        import scipy.sparse as sp
+        so that large grids never hold the dense mask; on large layouts by tiles, whole
+        tiles of pairs decided by interval arithmetic where they can be (the same array).
+        """
+        self._check_step(step)
+        if self.nk >= TILED_MIN_KEYS:
+            return self.csr_tiled(step)
+        return self._assemble(step, self._blocks(), lambda a, b: self._block_pairs(step, a, b))
+
+    def csr_tiled(
+        self, step: int, query_tile: int = QUERY_TILE, key_tile: int = KEY_TILE
+    ) -> sp.csr_array:
+        """:meth:`csr` by tiles of ``query_tile`` consecutive queries and ``key_tile``
+        consecutive keys: each tile is decided by interval arithmetic over the ranges of
+        its variables (:func:`ylg.patterns.intervals.decide`) where it can be, and
+        evaluated pair by pair where it cannot. Exact: the same array as every pair
+        evaluated, only faster where many tiles are decided (a video's far frames).
+
+        >>> from ylg.patterns import load_pattern
+        >>> m = load_pattern("radial").on("8x8x8")
+        >>> (m.csr_tiled(0, 4, 8) != m.csr_tiled(0, m.nq, m.nk)).nnz   # no tile decided
+        0
+        """
+        from ylg.patterns.intervals import decide
 
         self._check_step(step)
+        expr = self.exprs[step]
+        starts = np.arange(0, self.nk, key_tile)
+        sizes = np.diff(np.append(starts, self.nk))
+        ranges: dict[str, tuple[Any, Any]] = {k: (v, v) for k, v in self.scalars.items()}
+        for name in KEY_SIDE:
+            table = self._tables[name].astype(np.int64)
+            ranges[name] = (np.minimum.reduceat(table, starts), np.maximum.reduceat(table, starts))
+        blocks = [(a, min(self.nq, a + query_tile)) for a in range(0, self.nq, query_tile)]
+
+        def pairs(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+            for name in QUERY_SIDE:
+                part = self._tables[name][start:stop]
+                ranges[name] = (int(part.min()), int(part.max()))
+            always, never = (np.broadcast_to(a, starts.shape) for a in decide(expr, ranges))
+            open_ = ~(always | never)
+            if sizes[open_].sum() > TILED_MAX_SHARE * self.nk:
+                return self._block_pairs(step, start, stop)
+            keep = ~never
+            cols = _tile_columns(starts[keep], sizes[keep])
+            block = np.ones((stop - start, cols.size), dtype=bool)
+            if open_.any():
+                undecided = np.repeat(open_[keep], sizes[keep])
+                block[:, undecided] = self._gathered_rows(step, start, stop, cols[undecided])
+            flat = np.flatnonzero(block)
+            r = flat // max(1, cols.size)
+            return r, cols[flat - r * cols.size]
+
+        return self._assemble(step, blocks, pairs)
+
+    def _block_pairs(self, step: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (row in block, key) pairs of rows ``start:stop``, every pair evaluated (in
+        sub-blocks of :data:`BLOCK_ELEMENTS` pairs, which keep the temporaries in cache)."""
+        rows, keys = [], []
+        for a, b in self._blocks(start, stop):
+            flat = np.flatnonzero(self.rows(step, a, b))  # much faster than 2-D nonzero
+            r = flat // self.nk
+            rows.append(r + (a - start))
+            keys.append(flat - r * self.nk)
+        if len(rows) == 1:
+            return rows[0], keys[0]
+        return np.concatenate(rows), np.concatenate(keys)
+
+    def _gathered_rows(self, step: int, start: int, stop: int, keys: np.ndarray) -> np.ndarray:
+        """Rows ``start:stop`` of one step at the given key positions only."""
+        fn = self._compiled.get(("gathered", step))
+        if fn is None:
+            fn = self.exprs[step].compile(self._ranges, self.scalars)
+            self._compiled[("gathered", step)] = fn
+        env: dict[str, Any] = dict(self.scalars)
+        for name in QUERY_SIDE:
+            env[name] = self._tables[name][start:stop, None]
+        for name in KEY_SIDE:
+            env[name] = self._tables[name][keys][None, :]
+        try:
+            out = fn(env)
+        except PatternError as exc:
+            raise PatternError(f"pattern {self.pattern.name!r}, step {step + 1}: {exc}") from None
+        return np.broadcast_to(np.asarray(out, dtype=bool), (stop - start, keys.size))
+
+    def _assemble(
+        self,
+        step: int,
+        blocks: Iterable[tuple[int, int]],
+        pairs: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+    ) -> sp.csr_array:
+        """A CSR array from the (row in block, key) pairs of consecutive row blocks, each
+        row's keys ascending; a row with no key is refused."""
+        import scipy.sparse as sp
+
+        # 32-bit keys where they fit (every layout here): half the memory and the time
+        # of 64-bit ones on the hundreds of millions of pairs of a video's masks.
+        key_type = np.int32 if self.nk < 2**31 else np.int64
         indptr = [np.zeros(1, dtype=np.int64)]
         indices = []
         total = 0
-        for start, stop in self._blocks():
-            flat = np.flatnonzero(self.rows(step, start, stop))  # much faster than 2-D nonzero
-            r = flat // self.nk
-            c = flat - r * self.nk
+        for start, stop in blocks:
+            r, c = pairs(start, stop)
             counts = np.bincount(r, minlength=stop - start)
             if (counts == 0).any():
                 raise self._empty_row_error(step, start + int(np.argmin(counts)))
-            indices.append(c.astype(np.int64))
+            indices.append(c.astype(key_type, copy=False))
             indptr.append(total + np.cumsum(counts))
             total += int(counts.sum())
         data = np.ones(total, dtype=bool)
-        return sp.csr_array(
-            (data, np.concatenate(indices), np.concatenate(indptr)), shape=(self.nq, self.nk)
-        )
+        pointers = np.concatenate(indptr)
+        if total < 2**31 and key_type is np.int32:
+            pointers = pointers.astype(np.int32)
+        return sp.csr_array((data, np.concatenate(indices), pointers), shape=(self.nq, self.nk))
 
     def csr_all(self) -> list[sp.csr_array]:
         """Every step as CSR."""
@@ -617,6 +725,19 @@ class Masks(OnLayout):
         np.savez_compressed(buffer, masks=dense, meta=np.array(json.dumps(meta)))
         write_atomic(path, buffer.getvalue())
         return meta
+
+
+def _tile_columns(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The key positions of tiles starting at ``starts`` with ``sizes`` keys, in order.
+
+    >>> _tile_columns(np.array([0, 8]), np.array([3, 2])).tolist()
+    [0, 1, 2, 8, 9]
+    """
+    total = int(sizes.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.repeat(starts, sizes) + offsets
 
 
 def masks_sha256(masks: np.ndarray) -> str:
