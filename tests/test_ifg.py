@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import networkx as nx
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from test_ifg_strategies import random_masks
 
 from ylg.ifg import build_graph, full_information, reach_matrices, reachability
-from ylg.ifg.bits import pack, popcount, propagate, unpack
+from ylg.ifg.bits import pack, popcount, propagate, same_lists, unpack
 from ylg.ifg.layers import layer_grids, step_matrices
 from ylg.ifg.reach import full_information_networkx
 from ylg.patterns import Masks, Pattern, load_pattern
@@ -204,6 +205,37 @@ def test_propagate_shortcuts_agree_with_plain_or() -> None:
     expected = (mat.astype(int) @ src.astype(int)) > 0
     assert (out == expected).all()
     assert (popcount(pack(sp.csr_array(src))) == src.sum(axis=1)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 5), max_size=4, unique=True), min_size=1, max_size=12))
+def test_same_lists_give_equal_lists_one_id_even_when_hashes_collide(lists: list) -> None:
+    """Ids are equal exactly when the lists are: with random weights, and with weights
+    of all ones, under which every pair of lists of one length collides."""
+    lists = [sorted(x) for x in lists]
+    cols = np.array([c for x in lists for c in x], dtype=np.int32)
+    degree = np.array([len(x) for x in lists])
+    first = np.concatenate([[0], np.cumsum(degree)[:-1]]).astype(np.int64)
+    for weights in (None, np.ones(6, dtype=np.uint64)):
+        ids = same_lists(cols, first, degree, weights)
+        assert sorted(set(ids.tolist())) == list(range(len(set(map(tuple, lists)))))
+        for a, b in itertools.combinations(range(len(lists)), 2):
+            assert (ids[a] == ids[b]) == (lists[a] == lists[b])
+
+
+def test_propagate_in_small_chunks_agrees_with_plain_or(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunked passes over the entries (tiny chunks here) give the same product, with
+    repeated rows (shared answers), a full source row and an empty one."""
+    import ylg.ifg.bits as bits
+
+    monkeypatch.setattr(bits, "CHUNK_ENTRIES", 7)
+    rng = np.random.default_rng(9)
+    src = rng.random((60, 200)) < 0.03
+    src[7], src[8] = True, False
+    mat = rng.random((40, 60)) < 0.15
+    mat[10:20] = mat[3]  # ten rows with one neighbour list
+    out = unpack(propagate(sp.csr_array(mat), pack(sp.csr_array(src)), 200), 200)
+    assert (out == ((mat.astype(int) @ src.astype(int)) > 0)).all()
 
 
 def test_the_package_exports_the_analyses_and_the_moved_names_warn() -> None:

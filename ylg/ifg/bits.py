@@ -117,28 +117,32 @@ def propagate(
     nrows, nwords = mat.shape[0], bits.shape[1]
     counts = popcount(bits)
     out = np.zeros((nrows, nwords), dtype=np.uint64)
-    reaches_full = (mat.astype(np.int32) @ (counts == ncols).astype(np.int32)) > 0
-    out[reaches_full] = full_row(ncols)
+    # Every pass over the stored entries below takes at most a byte or the entries'
+    # own index type per entry: a video's step has hundreds of millions of them.
+    reaches_full = np.zeros(nrows, dtype=bool)
+    full = counts == ncols
+    if full.any():
+        busy_rows = np.flatnonzero(np.diff(mat.indptr))
+        if busy_rows.size:
+            hit = full[mat.indices]
+            reaches_full[busy_rows] = np.logical_or.reduceat(hit, mat.indptr[busy_rows])
+            del hit
+        out[reaches_full] = full_row(ncols)
     # The neighbour lists of the other rows, without neighbours whose row is empty.
     todo = np.flatnonzero(~reaches_full)
-    sub = mat[todo]
-    keep = counts[sub.indices] > 0
-    cols = sub.indices[keep].astype(np.int64)
-    degree = np.bincount(
-        np.repeat(np.arange(todo.size), np.diff(sub.indptr))[keep], minlength=todo.size
-    )
-    first = np.concatenate([[0], np.cumsum(degree)[:-1]])
+    sub = mat if todo.size == nrows else mat[todo]
+    if (counts > 0).all():
+        cols, degree = sub.indices[: sub.indptr[-1]], np.diff(sub.indptr)
+    else:
+        keep = counts[sub.indices] > 0
+        cols = sub.indices[keep]
+        owner = np.repeat(np.arange(todo.size), np.diff(sub.indptr))
+        degree = np.bincount(owner[keep], minlength=todo.size)
+        del keep, owner
+    first = np.concatenate([[0], np.cumsum(degree)[:-1]]).astype(np.int64)
     # Rows with the same neighbour list have the same answer: work out each list once
     # (all the queries of a grid column under axial, of a residue class under Strided).
-    lists: dict[bytes, int] = {}
-    same = np.fromiter(
-        (
-            lists.setdefault(cols[f : f + d].tobytes(), len(lists))
-            for f, d in zip(first.tolist(), degree.tolist())
-        ),
-        dtype=np.int64,
-        count=todo.size,
-    )
+    same = same_lists(cols, first, degree)
     _, one = np.unique(same, return_index=True)
     degree, first = degree[one], first[one]
     answers = np.zeros((one.size, nwords), dtype=np.uint64)
@@ -152,8 +156,10 @@ def propagate(
     band_lo = np.zeros(one.size, dtype=np.int64)
     band_hi = np.zeros(one.size, dtype=np.int64)
     if busy.any():
-        band_lo[busy] = np.minimum.reduceat(word_lo[cols], first[busy])
-        band_hi[busy] = np.maximum.reduceat(word_hi[cols], first[busy])
+        for rows in _entry_chunks(first, degree, np.flatnonzero(busy)):
+            entries, at = _gather_lists(cols, first, degree, rows)
+            band_lo[rows] = np.minimum.reduceat(word_lo[entries], at)
+            band_hi[rows] = np.maximum.reduceat(word_hi[entries], at)
     order = np.lexsort((band_lo, degree))
     order = order[degree[order] > 0]
     # One extra all-zero row: padding for rows with fewer neighbours than their block.
@@ -181,6 +187,83 @@ def propagate(
         answers[rows, w0:w1] = a
     out[todo] = answers[same]
     return out
+
+
+#: Stored entries a chunked pass over neighbour lists gathers at a time.
+CHUNK_ENTRIES = 1 << 24
+
+
+def _entry_chunks(first: np.ndarray, degree: np.ndarray, rows: np.ndarray) -> Iterable[np.ndarray]:
+    """``rows`` (with non-empty lists) in runs of about :data:`CHUNK_ENTRIES` entries,
+    so that gathers over the entries stay small."""
+    if rows.size == 0:
+        return
+    ends = np.cumsum(degree[rows])
+    lo = 0
+    while lo < rows.size:
+        base = ends[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, base + CHUNK_ENTRIES, side="right")))
+        yield rows[lo:hi]
+        lo = hi
+
+
+def _gather_lists(
+    cols: np.ndarray, first: np.ndarray, degree: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lists of ``rows`` one after another, and where each starts among them.
+
+    >>> e, at = _gather_lists(np.array([5, 6, 7, 8]), np.array([0, 2]), np.array([2, 2]),
+    ...                       np.array([1, 0]))
+    >>> e.tolist(), at.tolist()
+    ([7, 8, 5, 6], [0, 2])
+    """
+    d = degree[rows]
+    at = np.cumsum(d) - d
+    offsets = np.arange(int(d.sum())) - np.repeat(at, d)
+    return cols[np.repeat(first[rows], d) + offsets], at
+
+
+def same_lists(
+    cols: np.ndarray, first: np.ndarray, degree: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """For each row's neighbour list ``cols[first[r] : first[r] + degree[r]]``, the id
+    of its distinct list (ids ``0 .. u - 1``): rows with equal lists share one id.
+
+    Lists are grouped by a 64-bit hash of their entries (random ``weights``, summed)
+    and their length, and each grouped list is then compared with its group's first,
+    so the ids are exact: a hash collision only costs a slower exact pass.
+
+    >>> cols = np.array([1, 2, 1, 2, 0])
+    >>> same_lists(cols, np.array([0, 2, 4]), np.array([2, 2, 1])).tolist()
+    [0, 0, 1]
+    """
+    n = degree.size
+    if weights is None:
+        top = int(cols.max()) + 1 if cols.size else 1
+        weights = np.random.default_rng(0).integers(1, 2**63, size=top, dtype=np.uint64)
+    hashes = np.zeros(n, dtype=np.uint64)
+    for rows in _entry_chunks(first, degree, np.flatnonzero(degree)):
+        entries, at = _gather_lists(cols, first, degree, rows)
+        hashes[rows] = np.add.reduceat(weights[entries], at)
+    keys = np.stack([hashes, degree.astype(np.uint64)], axis=1)
+    _, leader, ids = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    ids = ids.ravel()
+    lead = leader[ids]
+    follow = np.flatnonzero((lead != np.arange(n)) & (degree > 0))
+    for rows in _entry_chunks(first, degree, follow):
+        mine, _ = _gather_lists(cols, first, degree, rows)
+        theirs, _ = _gather_lists(cols, first, degree, lead[rows])
+        if not np.array_equal(mine, theirs):  # a collision: compare every list exactly
+            found: dict[bytes, int] = {}
+            return np.fromiter(
+                (
+                    found.setdefault(cols[f : f + k].tobytes(), len(found))
+                    for f, k in zip(first.tolist(), degree.tolist())
+                ),
+                dtype=np.int64,
+                count=n,
+            )
+    return ids.astype(np.int64)
 
 
 def distinct_entries(mat: sp.csr_array) -> int:

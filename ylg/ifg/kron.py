@@ -41,6 +41,8 @@ from ylg.ifg.reach import Reach
 #: Largest number of (query, key) cells of a group marked in a dense array while
 #: projecting (beyond it, ``np.unique`` sorts the pairs instead).
 DENSE_MARKS = 1 << 25
+#: Stored entries looked up at a time while projecting.
+CHUNK_ENTRIES = 1 << 23
 #: Packed rows unpacked at a time when counting the set bits of each column.
 UNPACK_ROWS = 1024
 
@@ -82,16 +84,28 @@ def _marks(
     sorted flat indices ``a * keys + b``, and the number of key cells of the group."""
     rows_g, cols_g = math.prod(q_sides[lo:hi]), math.prod(k_sides[lo:hi])
     wide = np.int64 if rows_g * cols_g >= 2**31 else np.int32
-    # Coordinates per position first (small tables), then per stored entry by lookup.
+    # Coordinates per position first (small tables), then per stored entry by lookup,
+    # a few million entries at a time (a video's step holds hundreds of millions).
     q_table = group_coordinates(np.arange(mat.shape[0], dtype=np.int64), q_sides, lo, hi)
+    q_table = q_table.astype(wide) * cols_g
     k_table = group_coordinates(np.arange(mat.shape[1], dtype=np.int64), k_sides, lo, hi)
-    qg = np.repeat(q_table.astype(wide) * cols_g, np.diff(mat.indptr))
-    key = qg + k_table.astype(wide)[mat.indices]
-    if rows_g * cols_g <= DENSE_MARKS:
-        marks = np.zeros(rows_g * cols_g, dtype=bool)
-        marks[key] = True
+    k_table = k_table.astype(wide)
+    dense = rows_g * cols_g <= DENSE_MARKS
+    marks = np.zeros(rows_g * cols_g if dense else 0, dtype=bool)
+    found = []
+    per_row = np.diff(mat.indptr)
+    step = max(1, CHUNK_ENTRIES * mat.shape[0] // max(1, mat.nnz))
+    for r0 in range(0, mat.shape[0], step):
+        r1 = min(mat.shape[0], r0 + step)
+        key = np.repeat(q_table[r0:r1], per_row[r0:r1])
+        key += k_table[mat.indices[mat.indptr[r0] : mat.indptr[r1]]]
+        if dense:
+            marks[key] = True
+        else:
+            found.append(np.unique(key))
+    if dense:
         return np.flatnonzero(marks), cols_g
-    return np.unique(key), cols_g
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=wide), cols_g
 
 
 def project(

@@ -535,7 +535,11 @@ class Masks(OnLayout):
         pointers = np.concatenate(indptr)
         if total < 2**31 and key_type is np.int32:
             pointers = pointers.astype(np.int32)
-        return sp.csr_array((data, np.concatenate(indices), pointers), shape=(self.nq, self.nk))
+        out = sp.csr_array((data, np.concatenate(indices), pointers), shape=(self.nq, self.nk))
+        # Each row's keys are ascending and distinct by construction: saying so spares
+        # every later user a copy and a sort of all the entries.
+        out.has_canonical_format = True
+        return out
 
     def csr_all(self) -> list[sp.csr_array]:
         """Every step as CSR."""
