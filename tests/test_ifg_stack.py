@@ -150,9 +150,18 @@ def test_separable_cuts_are_exactly_the_kronecker_splits(data: st.DataObject) ->
     ndim = data.draw(st.integers(2, 3))
     q_sides = tuple(data.draw(st.integers(1, 3)) for _ in range(ndim))
     k_sides = tuple(data.draw(st.integers(1, 3)) for _ in range(ndim))
-    cells = math.prod(q_sides) * math.prod(k_sides)
-    dense = data.draw(st.lists(st.booleans(), min_size=cells, max_size=cells))
-    mat = np.array(dense, dtype=bool).reshape(math.prod(q_sides), math.prod(k_sides))
+
+    def draw_matrix(rows: int, cols: int) -> np.ndarray:
+        dense = data.draw(st.lists(st.booleans(), min_size=rows * cols, max_size=rows * cols))
+        return np.array(dense, dtype=bool).reshape(rows, cols)
+
+    if data.draw(st.booleans()):  # a Kronecker product at some cut (the sampled rows
+        c = data.draw(st.integers(1, ndim - 1))  # must never rule it out)
+        q0, k0 = math.prod(q_sides[:c]), math.prod(k_sides[:c])
+        q1, k1 = math.prod(q_sides[c:]), math.prod(k_sides[c:])
+        mat = np.kron(draw_matrix(q0, k0), draw_matrix(q1, k1)).astype(bool)
+    else:
+        mat = draw_matrix(math.prod(q_sides), math.prod(k_sides))
     if not mat.any():
         mat[0, 0] = True
     m = sp.csr_array(mat)
