@@ -255,8 +255,8 @@ def stack_main() -> None:
             f"The 3-D library patterns at 16x32x32, {DEPTH} layers each (their default"
             " parameters), from the pattern name to the verdict: *path* `kronecker` where"
             " every step splits per axis (found from the masks' `axis_factors`, or from"
-            " the stored entries), `bitsets` otherwise (the mask expression evaluated on"
-            " all 268M (query, key) pairs is then most of the time). *layers needed*: the"
+            " the stored entries), `bitsets` otherwise (the masks of 268M (query, key)"
+            " pairs built by tiles, then the reach on packed bits). *layers needed*: the"
             " pattern repeated (the pair alternating), at most 64 layers tried; `never`:"
             " the reach comes back to an earlier state without being full.",
             "",
