@@ -338,6 +338,30 @@ NA7 = " and ".join(
 )
 
 
+@settings(max_examples=50, deadline=None)
+@given(random_masks(max_side=4, max_steps=2, nonsquare=False), st.integers(1, 4), st.data())
+def test_verify_stack_of_a_repeated_cycle_matches_graph_search(
+    first: Masks, depth: int, data: st.DataObject
+) -> None:
+    """A stack that repeats its cycle takes its verdict from the layers needed when Full
+    Information comes within its depth (no second reach): the same verdict, receptive
+    field and layers needed as graph search, whichever way it went."""
+    other = Pattern("r", "", ("k == (q * 3 + 1) % n or k <= q // 2",)).on(first.layout)
+    cycle = [first, other][: data.draw(st.integers(1, 2))]
+    layers = [cycle[i % len(cycle)] for i in range(depth)]
+    verdict = verify_stack(layers, cycle=cycle, examples=3)
+    slow = stack_full_information_networkx(layers, examples=3)
+    fi = verdict.full_information
+    assert (fi.holds, fi.missing, fi.pairs, fi.examples) == (
+        slow.holds, slow.missing, slow.pairs, slow.examples,
+    )  # fmt: skip
+    field = receptive_field_networkx(layers)
+    assert (verdict.receptive.min, verdict.receptive.max) == (field.min(), field.max())
+    assert verdict.receptive.full_outputs == int((field == first.nk).sum())
+    assert verdict.needed is not None
+    assert verdict.needed.layers == layers_needed_networkx(cycle, max_layers=64)
+
+
 def test_video_grid_four_layers_of_a_7x7x7_neighbourhood_is_fast() -> None:
     """The goal of issue 15: 16x32x32 (16,384 tokens), 4 layers of a 7x7x7 neighbourhood,
     Full Information + layers needed + receptive field in under 2 s on 2 cores (about

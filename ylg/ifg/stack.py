@@ -755,8 +755,7 @@ def verify_stack(
     """
     start = time.perf_counter()
     stack = as_stack(layers)
-    fi, reach = _full_information(stack, _check_examples(examples), method, progress, start)
-    receptive = ReceptiveField.of(reach.per_output(), reach.n_inputs)
+    examples = _check_examples(examples)
     found: LayersNeeded | None = None
     note = "not asked"
     if needed:
@@ -769,15 +768,52 @@ def verify_stack(
         else:
             found = layers_needed(repeated, max_layers=max_layers, method=method, progress=progress)
             note = ""
+    depth = len(stack.layers)
+    if (
+        found is not None
+        and found.layers is not None
+        and found.layers <= depth
+        and (_repeats(stack, repeated))
+    ):
+        # The stack is the cycle repeated and Full Information comes within its depth:
+        # it holds (a reach that is full stays full), with no second reach to compute.
+        fi, receptive = _full_after(stack, method, start)
+    else:
+        fi, reach = _full_information(stack, examples, method, progress, start)
+        receptive = ReceptiveField.of(reach.per_output(), reach.n_inputs)
     return StackVerdict(
         full_information=fi,
         receptive=receptive,
         needed=found,
         needed_note=note,
-        depth=len(stack.layers),
+        depth=depth,
         axes=stack.grids[0].axes,
         seconds=time.perf_counter() - start,
     )
+
+
+def _repeats(stack: Stack, cycle: Stack) -> bool:
+    """Whether ``stack`` is ``cycle``'s layers repeated from the first (the same objects)."""
+    period = cycle.layers
+    return all(layer is period[i % len(period)] for i, layer in enumerate(stack.layers))
+
+
+def _full_after(stack: Stack, method: str, start: float) -> tuple[FullInformation, ReceptiveField]:
+    """The verdict and receptive field of a stack that has Full Information (known from
+    the layers it needs): every output reads every input."""
+    n = stack.grids[0].size
+    verdict = FullInformation(
+        holds=True,
+        missing=0,
+        pairs=n * n,
+        examples=[],
+        seconds=time.perf_counter() - start,
+        pattern=stack.name,
+        layout=stack.layout,
+        steps=stack.num_steps,
+        method=stack.plan(method).method,
+    )
+    return verdict, ReceptiveField.of(np.full(n, n, dtype=np.int64), n)
 
 
 # -- max flow ----------------------------------------------------------------------------------
