@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -217,22 +217,14 @@ def verify_layers(verify: object) -> int:
     )
 
 
-def _verdict(masks: Masks, layers: int, inner: Masks) -> Any:
-    """The Full Information verdict of ``layers`` stacked layers (``inner`` on the key
-    grid, the last ``masks``)."""
-    from ylg.ifg import full_information, stack_full_information
-
-    if layers == 1:
-        return full_information(masks)
-    return stack_full_information([inner] * (layers - 1) + [masks])
-
-
 def _verify(masks: Masks, layers: int = 1) -> bool:
     """True, or a :class:`YlgError` that says what is missing after ``layers`` stacked
     layers and, where some number of layers or a stride that tiles the keys gives Full
     Information, that number or that stride."""
+    from ylg.ifg.stack import full_information_after
+
     inner = masks.square_on_keys()  # the stack's inner layers (``masks`` when square)
-    verdict = _verdict(masks, layers, inner)
+    verdict = full_information_after(masks, layers, inner=inner)
     if verdict.holds:
         return True
     example = ""
@@ -262,7 +254,8 @@ def _stride_hint(masks: Masks, layers: int) -> str:
 def _layers_hint(masks: Masks, inner: Masks, layers: int) -> str:
     """`` N stacked layers have it (verify=N);`` where the layers needed are found within
     :data:`HINT_LAYERS` (``inner`` layers on the key grid, the last ``masks``)."""
-    from ylg.ifg import layers_needed, stack_full_information
+    from ylg.ifg import layers_needed
+    from ylg.ifg.stack import full_information_after
 
     needed = layers_needed(inner, max_layers=HINT_LAYERS)
     if needed.layers is None:
@@ -273,7 +266,7 @@ def _layers_hint(masks: Masks, inner: Masks, layers: int) -> str:
     # The last layer may be non-square: the first depth whose whole stack holds.
     for depth in (needed.layers, needed.layers + 1):
         if depth > layers and (
-            masks is inner or stack_full_information([inner] * (depth - 1) + [masks]).holds
+            masks is inner or full_information_after(masks, depth, inner=inner).holds
         ):
             return f" {depth} stacked layers have it (verify={depth});"
     return ""
@@ -364,28 +357,5 @@ def head_masks(
     else:
         chosen = assign_heads(pattern, 8 if num_heads is None else num_heads, sequential=sequential)
     if stride is not None:
-        chosen = tuple(Head(with_stride(h.pattern, stride), h.step) for h in chosen)
+        chosen = tuple(Head(h.pattern.with_stride(stride), h.step) for h in chosen)
     return REGISTRY.head_masks(chosen, layout, sequential, layers)
-
-
-def with_stride(pattern: Pattern, stride: object) -> Pattern:
-    """``pattern`` with another stride rule: a positive integer, or an integer
-    expression over the layout's sizes (see :data:`ylg.patterns.STRIDE_VARIABLES`).
-
-    >>> from ylg.patterns import load_pattern
-    >>> with_stride(load_pattern("rtl"), "divisor(n, isqrt(n))").on("24x32").stride
-    24
-    >>> with_stride(load_pattern("rtl"), 0)
-    Traceback (most recent call last):
-    ...
-    ylg.errors.YlgError: stride must be a positive integer or a stride rule (text), got 0
-    """
-    if (
-        isinstance(stride, bool)
-        or not isinstance(stride, (int, np.integer, str))
-        or (not isinstance(stride, str) and stride < 1)
-    ):
-        raise YlgError(
-            f"stride must be a positive integer or a stride rule (text), got {stride!r:.60}"
-        )
-    return replace(pattern, stride=stride if isinstance(stride, str) else int(stride))

@@ -58,7 +58,7 @@ from ylg.ifg.kron import (
     kron_all,
     separable_cuts,
 )
-from ylg.ifg.reach import FullInformation, Reach, reach_matrices
+from ylg.ifg.reach import FullInformation, Reach, full_information, reach_matrices
 from ylg.patterns import Grid, Masks
 from ylg.progress import progress as progress_bar
 
@@ -421,6 +421,24 @@ def stack_full_information(
     )[0]
 
 
+def full_information_after(
+    masks: Masks, layers: int = 1, *, inner: Masks | None = None
+) -> FullInformation:
+    """Full Information after ``layers`` stacked layers of one pattern: the inner layers
+    on the key grid (``inner``, by default ``masks.square_on_keys()``), the last
+    ``masks`` itself, as ``ylg verify PATTERN --layers N`` and ``verify=N`` stack them.
+
+    >>> from ylg.patterns import load_pattern
+    >>> window = load_pattern("window").on("8x8")
+    >>> full_information_after(window, 3).holds, full_information_after(window, 4).holds
+    (False, True)
+    """
+    if layers == 1:
+        return full_information(masks)
+    inner = masks.square_on_keys() if inner is None else inner
+    return stack_full_information([inner] * (layers - 1) + [masks])
+
+
 def _full_information(
     stack: "Stack", examples: int, method: str, progress: bool, start: float
 ) -> tuple[FullInformation, Any]:
@@ -773,7 +791,7 @@ def verify_stack(
         found is not None
         and found.layers is not None
         and found.layers <= depth
-        and (_repeats(stack, repeated))
+        and _repeats(stack, repeated)
     ):
         # The stack is the cycle repeated and Full Information comes within its depth:
         # it holds (a reach that is full stays full), with no second reach to compute.

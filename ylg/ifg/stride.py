@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ylg.ifg.reach import full_information
-from ylg.ifg.stack import stack_full_information
+from ylg.ifg.stack import full_information_after
 from ylg.patterns import Masks
 
 #: The stride rule that tiles any key count: the largest divisor of ``n`` at most
@@ -43,13 +42,7 @@ def tiling_stride(masks: Masks, layers: int = 1) -> Masks | None:
     """
     if masks.nk % masks.stride == 0 or not any("s" in e.variables for e in masks.exprs):
         return None
-    pattern = replace(masks.pattern, stride=TILING_STRIDE)
-    tiled = pattern.on(replace(masks.layout, stride=None))
+    tiled = masks.pattern.with_stride(TILING_STRIDE).on(replace(masks.layout, stride=None))
     if tiled.stride == masks.stride:
         return None
-    inner = tiled.square_on_keys()
-    if layers == 1:
-        holds = full_information(tiled).holds
-    else:
-        holds = stack_full_information([inner] * (layers - 1) + [tiled]).holds
-    return tiled if holds else None
+    return tiled if full_information_after(tiled, layers).holds else None

@@ -222,9 +222,9 @@ class Masks(OnLayout):
         # vectorised comparisons run several times faster on int16 than on int64.
         self._dtype = next(t for t in (np.int16, np.int32, np.int64) if magnitude < np.iinfo(t).max)
         self._ranges = ranges
-        # Per step: its evaluator over whole rows (key tables bound), and over gathered
-        # keys (key ``("gathered", step)``).
-        self._compiled: dict[object, Callable[[dict[str, Any]], Any]] = {}
+        # Per (step, gathered): its evaluator over whole rows (key tables bound) or over
+        # keys gathered for each call.
+        self._compiled: dict[tuple[int, bool], Callable[[dict[str, Any]], Any]] = {}
         self._tables = {name: arr.astype(self._dtype) for name, arr in {**queries, **keys}.items()}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -320,39 +320,45 @@ class Masks(OnLayout):
         """``pi`` on the key grid: ``pi[a]`` is the row-major position of the a-th cell."""
         return enumeration(self.order, self.grid.shape)
 
-    def _env(self, start: int, stop: int) -> dict[str, Any]:
+    def _env(self, start: int, stop: int, keys: np.ndarray | None) -> dict[str, Any]:
         env: dict[str, Any] = dict(self.scalars)
         for name in QUERY_SIDE:
             env[name] = self._tables[name][start:stop, None]
         for name in KEY_SIDE:
-            env[name] = self._tables[name][None, :]
+            table = self._tables[name]
+            env[name] = (table if keys is None else table[keys])[None, :]
         return env
 
-    def _evaluator(self, step: int) -> Callable[[dict[str, Any]], Any]:
+    def _evaluator(self, step: int, gathered: bool) -> Callable[[dict[str, Any]], Any]:
         """The step's expression made once for this layout: divisions whose divisor the
-        variables' ranges keep from zero are not guarded, and what depends on the keys
-        alone (``k % s == s - 1``) is computed once, not in every block."""
-        fn = self._compiled.get(step)
+        variables' ranges keep from zero are not guarded, and, over whole rows, what
+        depends on the keys alone (``k % s == s - 1``) is computed once, not in every
+        block (``gathered``: the keys come with each call instead)."""
+        fn = self._compiled.get((step, gathered))
         if fn is None:
             constants: dict[str, Any] = dict(self.scalars)
-            for name in KEY_SIDE:
-                constants[name] = self._tables[name][None, :]
-            fn = self._compiled[step] = self.exprs[step].compile(self._ranges, constants)
+            if not gathered:
+                for name in KEY_SIDE:
+                    constants[name] = self._tables[name][None, :]
+            fn = self.exprs[step].compile(self._ranges, constants)
+            self._compiled[step, gathered] = fn
         return fn
 
-    def rows(self, step: int, start: int, stop: int) -> np.ndarray:
-        """Mask rows ``start:stop`` of one step (0-based), as a bool array ``[stop-start, nk]``.
+    def rows(self, step: int, start: int, stop: int, keys: np.ndarray | None = None) -> np.ndarray:
+        """Mask rows ``start:stop`` of one step (0-based), as a bool array ``[stop-start, nk]``,
+        or only at the key positions ``keys`` (``[stop-start, len(keys)]``).
 
         >>> from ylg.patterns import load_pattern
-        >>> load_pattern("ltr").on("2x2", order="rowmajor").rows(0, 0, 2).astype(int).tolist()
-        [[1, 0, 0, 0], [1, 1, 0, 0]]
+        >>> m = load_pattern("ltr").on("2x2", order="rowmajor")
+        >>> m.rows(0, 0, 2).astype(int).tolist(), m.rows(0, 0, 2, np.array([1])).tolist()
+        ([[1, 0, 0, 0], [1, 1, 0, 0]], [[False], [True]])
         """
         self._check_step(step)
         try:
-            out = self._evaluator(step)(self._env(start, stop))
+            out = self._evaluator(step, keys is not None)(self._env(start, stop, keys))
         except PatternError as exc:
             raise PatternError(f"pattern {self.pattern.name!r}, step {step + 1}: {exc}") from None
-        shape = (stop - start, self.nk)
+        shape = (stop - start, self.nk if keys is None else keys.size)
         if not isinstance(out, np.ndarray) or out.shape != shape:
             out = np.broadcast_to(np.asarray(out, dtype=bool), shape)
         return out
@@ -470,7 +476,7 @@ class Masks(OnLayout):
             block = np.ones((stop - start, cols.size), dtype=bool)
             if open_.any():
                 undecided = np.repeat(open_[keep], sizes[keep])
-                block[:, undecided] = self._gathered_rows(step, start, stop, cols[undecided])
+                block[:, undecided] = self.rows(step, start, stop, cols[undecided])
             flat = np.flatnonzero(block)
             r = flat // max(1, cols.size)
             return r, cols[flat - r * cols.size]
@@ -489,23 +495,6 @@ class Masks(OnLayout):
         if len(rows) == 1:
             return rows[0], keys[0]
         return np.concatenate(rows), np.concatenate(keys)
-
-    def _gathered_rows(self, step: int, start: int, stop: int, keys: np.ndarray) -> np.ndarray:
-        """Rows ``start:stop`` of one step at the given key positions only."""
-        fn = self._compiled.get(("gathered", step))
-        if fn is None:
-            fn = self.exprs[step].compile(self._ranges, self.scalars)
-            self._compiled[("gathered", step)] = fn
-        env: dict[str, Any] = dict(self.scalars)
-        for name in QUERY_SIDE:
-            env[name] = self._tables[name][start:stop, None]
-        for name in KEY_SIDE:
-            env[name] = self._tables[name][keys][None, :]
-        try:
-            out = fn(env)
-        except PatternError as exc:
-            raise PatternError(f"pattern {self.pattern.name!r}, step {step + 1}: {exc}") from None
-        return np.broadcast_to(np.asarray(out, dtype=bool), (stop - start, keys.size))
 
     def _assemble(
         self,

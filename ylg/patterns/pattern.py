@@ -223,6 +223,28 @@ class Pattern:
             ),
         )
 
+    def with_stride(self, stride: "int | str") -> "Pattern":
+        """A copy with another stride rule: a positive integer, or an integer expression
+        over the layout's sizes (:data:`STRIDE_VARIABLES`, with ``isqrt`` and ``divisor``).
+
+        >>> blocks = Pattern("b", "", ("q // s == k // s",))
+        >>> blocks.with_stride("divisor(n, isqrt(n))").on("24x32").stride
+        24
+        >>> Pattern("b", "", ("k == q",)).with_stride(0)
+        Traceback (most recent call last):
+        ...
+        ylg.errors.PatternError: stride must be a positive integer or a stride rule (text), got 0
+        """
+        if (
+            isinstance(stride, bool)
+            or not isinstance(stride, (int, np.integer, str))
+            or (not isinstance(stride, str) and stride < 1)
+        ):
+            raise PatternError(
+                f"stride must be a positive integer or a stride rule (text), got {stride!r:.60}"
+            )
+        return replace(self, stride=stride if isinstance(stride, str) else int(stride))
+
     def with_steps(self, steps: "tuple[str, ...] | list[str]", **changes: Any) -> "Pattern":
         """A copy with other steps (and any other field changed).
 
