@@ -64,7 +64,7 @@ def test_stack_of_a_model_file_on_a_video_grid(
     )
     code, out, _ = run(capsys, "verify", "--model", str(model), "--examples", "1")
     assert code == 1 and "stack: video on 4x6x6" in out
-    assert "cells are (t, i, j)" in out and "input 4 (0,0,4) -> output 0 (0,0,0)" in out
+    assert "cells are (frame, row, column)" in out and "input 4 (0,0,4) -> output 0 (0,0,0)" in out
     assert "reach per group of axes" in out
     cube = Pattern.from_toml(CUBE).on("4x6x6")
     expected = layers_needed([cube] * 3)

@@ -16,8 +16,9 @@ from ylg.attention import YLGAttention1d, YLGAttention2d, head_masks
 from ylg.errors import YlgError
 from ylg.ifg.reach import full_information_networkx
 from ylg.ifg.stride import TILING_STRIDE, tiling_stride
-from ylg.patterns import Pattern, load_pattern
+from ylg.patterns import Layout, Pattern, load_pattern
 from ylg.patterns.expr import divisor
+from ylg.patterns.model import load_model
 
 
 def slow_divisor(n: int, m: int) -> int:
@@ -126,12 +127,13 @@ def test_verify_prints_the_stride_that_tiles_the_keys(capsys: pytest.CaptureFixt
     assert code == 1
     assert out.splitlines()[-1] == (
         "  hint: s=22 leaves a partial block of 6 of 512 keys; --stride 16 (the largest"
-        " divisor of 512 up to isqrt) gives Full Information"
+        " divisor of 512 up to its square root; --stride 'divisor(n, isqrt(n))' on any grid)"
+        " gives Full Information"
     )
     code, out, _ = run(capsys, "verify", "rtl", "--grid", "16x32", "--stride", "16")
     assert code == 0 and "hint" not in out
     code, out, _ = run(capsys, "verify", "ltr", "--grid", "500", "--layers", "2")
-    assert code == 1 and "--stride 20 (the largest divisor of 500 up to isqrt)" in out
+    assert code == 1 and "--stride 20 (the largest divisor of 500 up to its square root" in out
     code, out, _ = run(capsys, "verify", "fixed", "--grid", "16x32")
     assert code == 1 and "hint" not in out
 
@@ -141,3 +143,45 @@ def test_the_repair_keeps_the_pattern_but_its_stride() -> None:
     tiled = tiling_stride(masks)
     assert tiled is not None and tiled.pattern == replace(masks.pattern, stride=TILING_STRIDE)
     assert (tiled.query_grid, tiled.nonsquare, tiled.stride) == (masks.query_grid, "repeat", 6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["ltr", "rtl", "strided", "fixed"]),
+    st.integers(1, 9),
+    st.integers(1, 9),
+    st.sampled_from([TILING_STRIDE, "max(1, w // 2)", "3"]),
+)
+def test_a_layout_stride_rule_is_the_number_it_gives(name: str, h: int, w: int, rule: str) -> None:
+    """A stride rule on the layout lays the same masks as the pattern carrying that rule
+    and as the number it evaluates to on the grid."""
+    pattern = load_pattern(name)
+    by_layout = pattern.on(Layout((h, w), stride=rule))
+    by_pattern = pattern.with_stride(rule).on((h, w))
+    assert by_layout.stride == by_pattern.stride
+    by_number = pattern.on((h, w), stride=by_layout.stride)
+    for step in range(by_layout.num_steps):
+        a, b, c = (m.csr(step) for m in (by_layout, by_pattern, by_number))
+        assert (a != b).nnz == 0 and (a != c).nnz == 0
+
+
+def test_the_command_line_takes_a_stride_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", "rtl", "--grid", "16x32", "--stride", TILING_STRIDE)
+    assert code == 0 and "s=16" in out and "does NOT" not in out
+    code, out, _ = run(capsys, "verify", "rtl", "--grid", "16x32", "--stride", " 16 ")
+    assert code == 0 and "s=16" in out
+    code, _, err = run(capsys, "verify", "rtl", "--grid", "4x4", "--stride", "sqrt(n)")
+    assert code == 2 and "only these functions may be called" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "verify", "rtl", "--grid", "4x4", "--stride", "n - n")
+    assert code == 2 and "the stride rule 'n - n' gives 0 on the 4x4 grid" in err
+    code, _, err = run(capsys, "export", "rtl", "--grid", "4x4", "--stride", "q", "-o", "x.npz")
+    assert code == 2 and "unknown variable 'q'" in err
+
+
+def test_a_model_layer_takes_a_stride_rule(tmp_path) -> None:
+    text = 'name = "m"\n[[layers]]\npattern = "rtl"\nrepeat = 2\nstride = "divisor(n, isqrt(n))"\n'
+    layers = load_model(text).on("16x32")
+    assert [m.stride for m in layers] == [16, 16]
+    with pytest.raises(YlgError, match=r"layer 1: stride rule 'isqrt\(q\)'"):
+        load_model(text.replace("divisor(n, isqrt(n))", "isqrt(q)"))

@@ -10,7 +10,7 @@ import click
 
 from ylg.errors import YlgError
 from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Layout, Masks, Pattern, load_pattern
-from ylg.patterns.layout import check_nonsquare
+from ylg.patterns.layout import check_nonsquare, check_stride
 
 
 class GridType(click.ParamType):
@@ -33,6 +33,19 @@ class NonsquareType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         try:
             return check_nonsquare(value)
+        except YlgError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class StrideType(click.ParamType):
+    """A stride: a positive integer, or a stride rule over the grid's sizes like
+    ``divisor(n, isqrt(n))``."""
+
+    name = "INT|RULE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        try:
+            return check_stride(value)
         except YlgError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -67,6 +80,12 @@ class ParamAssignment(click.ParamType):
 
 GRID = GridType()
 NONSQUARE = NonsquareType()
+STRIDE = StrideType()
+#: ``--stride``'s help, shared by every command that takes it.
+STRIDE_HELP = (
+    "Override s: an integer, or a rule over the grid's sizes like 'divisor(n, isqrt(n))'"
+    " (the largest divisor of the key count up to its square root)."
+)
 PATTERN = PatternType()
 PARAM = ParamAssignment()
 
@@ -130,7 +149,7 @@ def layout_option_list(required: bool = True) -> list[Callable[[Callable[..., An
             help=f"How queries map onto a different key grid: {', '.join(NONSQUARE_RULES)}, or"
             " tile/spatial per axis like tile,spatial (default: the pattern's).",
         ),
-        click.option("--stride", type=click.IntRange(min=1), default=None, help="Override s."),
+        click.option("--stride", type=STRIDE, default=None, help=STRIDE_HELP),
     ]
 
 

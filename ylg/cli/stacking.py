@@ -55,7 +55,7 @@ def choose_stack(
     query_grid: Grid | None,
     order: str | None,
     nonsquare: str | None,
-    stride: int | None,
+    stride: int | str | None,
 ) -> StackChoice:
     """The stack of ``PATTERN --layers N`` (every layer on the key grid, the last one
     on ``query_grid`` too) or of ``--model FILE``; a :class:`YlgError` for a choice that

@@ -31,6 +31,19 @@ def cell(c: tuple[int, ...]) -> str:
     return "(" + ",".join(str(int(x)) for x in c) + ")"
 
 
+#: What the numbers of a cell are, by the number of grid axes.
+CELL_AXES = {1: "(position)", 2: "(row, column)", 3: "(frame, row, column)"}
+
+
+def cells_are(c: tuple[int, ...]) -> str:
+    """The words that say what a cell's numbers are, from one cell.
+
+    >>> cells_are((3, 4)), cells_are((7,))
+    ('cells are (row, column)', 'cells are (position)')
+    """
+    return f"cells are {CELL_AXES.get(len(c), 'one index per axis')}"
+
+
 def token(t: "Token") -> str:
     """A graph token as ``V<layer> <position> (row,col)``.
 
@@ -54,7 +67,7 @@ def full_information_lines(fi: "FullInformation") -> list[str]:
         " (input, output) pairs have no path",
     ]
     if fi.examples:
-        lines.append("  examples (input -> output; cells are (row, column)):")
+        lines.append(f"  examples (input -> output; {cells_are(fi.examples[0][1])}):")
         lines += [
             f"    input {i} {cell(ic)} -> output {o} {cell(oc)}: no path"
             for i, ic, o, oc in fi.examples
@@ -79,7 +92,7 @@ def k_flow_lines(kf: "KFlow") -> list[str]:
         f"  smallest flow found: {kf.min_flow} (needed: {kf.k})",
     ]
     if kf.worst:
-        lines.append("  worst sets found (cells are (row, column)):")
+        lines.append(f"  worst sets found ({cells_are(kf.worst[0].inputs[0][1])}):")
         for w in kf.worst:
             ins = " ".join(cell(c) for _, c in w.inputs)
             outs = " ".join(cell(c) for _, c in w.outputs)
@@ -168,7 +181,7 @@ def stack_lines(verdict: "StackVerdict") -> list[str]:
     full information across 2 layers: does NOT hold
       stack: window x2 on 8x8, rowmajor, s=8 (2 steps in all; reach per group of axes)
       missing pairs: 1392 of 4096 (33.98%) (input, output) pairs have no path
-      examples (input -> output; cells are (i, j)):
+      examples (input -> output; cells are (row, column)):
         input 5 (0,5) -> output 0 (0,0): no path
       receptive field (inputs reaching each output): min 25, mean 42.2, max 64 of 64;
     """
@@ -182,7 +195,7 @@ def stack_lines(verdict: "StackVerdict") -> list[str]:
         " (input, output) pairs have no path",
     ]
     if fi.examples:
-        lines.append(f"  examples (input -> output; cells are ({', '.join(verdict.axes)})):")
+        lines.append(f"  examples (input -> output; {cells_are(fi.examples[0][1])}):")
         lines += [
             f"    input {i} {cell(ic)} -> output {o} {cell(oc)}: no path"
             for i, ic, o, oc in fi.examples

@@ -75,9 +75,42 @@ def axis_rules(rule: str, ndim: int) -> tuple[str, ...] | None:
     return parts * ndim if len(parts) == 1 else parts
 
 
+def check_stride(stride: "int | str") -> "int | str":
+    """A stride, checked: a positive integer, or a stride rule (an integer expression
+    over the layout's sizes, :data:`~ylg.patterns.expr.STRIDE_VARIABLES`, with ``isqrt``
+    and ``divisor``), kept as text. Text that is a number is that number.
+
+    >>> check_stride("16"), check_stride("divisor(n,  isqrt(n))")
+    (16, 'divisor(n,  isqrt(n))')
+    >>> check_stride("n>1")
+    Traceback (most recent call last):
+    ...
+    ylg.errors.PatternError: stride rule 'n>1': expression must be an integer, got a boolean: n>1
+    """
+    from ylg.patterns.expr import INT, STRIDE_FUNCTIONS, STRIDE_VARIABLES, parse_expr
+
+    if isinstance(stride, str):
+        text = stride.strip()
+        if text.lstrip("+-").isdigit():
+            stride = int(text)
+        else:
+            try:
+                parse_expr(text, STRIDE_VARIABLES, want=INT, functions=STRIDE_FUNCTIONS)
+            except PatternError as exc:
+                raise PatternError(f"stride rule {stride!r:.60}: {exc}") from None
+            return stride
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise PatternError(
+            f"the stride must be a positive integer or a stride rule, got {stride!r:.60}"
+        )
+    return int(stride)
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Key grid, query grid (default: the key grid), order, non-square rule and stride.
+    """Key grid, query grid (default: the key grid), order, non-square rule and stride
+    (a positive integer, or a stride rule evaluated on the grids when the pattern is laid,
+    like ``"divisor(n, isqrt(n))"``).
 
     >>> Layout((4, 4), stride=2)
     Layout(grid=Grid(4, 4), query_grid=Grid(4, 4), order=None, nonsquare=None, stride=2)
@@ -87,7 +120,7 @@ class Layout:
     query_grid: Grid = None  # type: ignore[assignment]  # None: the key grid
     order: str | None = None
     nonsquare: str | None = None
-    stride: int | None = None
+    stride: int | str | None = None
 
     def __post_init__(self) -> None:
         grid = Grid.parse(self.grid)  # type: ignore[arg-type]
@@ -102,11 +135,8 @@ class Layout:
             raise PatternError(f"unknown order {self.order!r} (known: {', '.join(ORDERS)})")
         if self.nonsquare is not None:
             object.__setattr__(self, "nonsquare", check_nonsquare(self.nonsquare, grid.ndim))
-        stride = self.stride
-        if stride is not None:
-            if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-                raise PatternError(f"the stride must be a positive integer, got {stride!r}")
-            object.__setattr__(self, "stride", int(stride))
+        if self.stride is not None:
+            object.__setattr__(self, "stride", check_stride(self.stride))
 
     @classmethod
     def of(cls, layout: "Layout | str | int | Grid | tuple[int, ...]", **changes: Any) -> "Layout":

@@ -185,11 +185,13 @@ class Masks(OnLayout):
         check_layout_memory(grid, None if layout.square else query_grid)
         sizes = layout_sizes(layout)
         stride = layout.stride
-        if stride is None:
-            stride = pattern.stride_expr.evaluate({**sizes, **pattern.params})
+        if not isinstance(stride, int):
+            rule = pattern if stride is None else pattern.with_stride(stride)
+            stride = rule.stride_expr.evaluate({**sizes, **pattern.params})
             if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+                whose = "its stride rule" if layout.stride is None else "the stride rule"
                 raise PatternError(
-                    f"pattern {pattern.name!r}: its stride rule gives {stride!r} on the"
+                    f"pattern {pattern.name!r}: {whose} {rule.stride!r} gives {stride!r} on the"
                     f" {grid} grid; the stride must be a positive integer"
                 )
         #: The complete layout: order, non-square rule and stride filled in.

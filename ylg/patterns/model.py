@@ -16,7 +16,8 @@ it repeats, the pattern's parameters and, optionally, the layer's own order and 
 
     [[layers]]
     pattern = "axial"
-    order = "rowmajor"              # optional: this layer's order and stride
+    order = "rowmajor"              # optional: this layer's order and stride (an integer,
+    stride = "divisor(n, isqrt(n))" #   or a rule over the grid's sizes)
     params = { }                    # optional: the pattern's parameters
 
 :meth:`Model.on` lays every layer on one layout, giving the list of
@@ -51,7 +52,7 @@ import numpy as np
 from ylg.errors import PatternError
 from ylg.patterns.enumerations import ORDERS
 from ylg.patterns.grid import Grid
-from ylg.patterns.layout import Layout
+from ylg.patterns.layout import Layout, check_stride
 from ylg.patterns.library import library, load_pattern
 from ylg.patterns.masks import Masks
 from ylg.patterns.pattern import Pattern
@@ -78,7 +79,7 @@ class ModelLayer:
     pattern: Pattern
     repeat: int = 1
     order: str | None = None
-    stride: int | None = None
+    stride: int | str | None = None
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,7 +136,7 @@ class Model:
         layout: "Layout | str | int | Grid | tuple[int, ...] | None" = None,
         *,
         order: str | None = None,
-        stride: int | None = None,
+        stride: int | str | None = None,
     ) -> list[Masks]:
         """The masks of every layer, repeats written out, on ``layout`` (a layout or a
         grid; by default the model's own ``grid``). ``order`` and ``stride`` apply to the
@@ -286,7 +287,12 @@ def _layer(entry: Mapping[str, Any], where: str, folder: Path | None) -> ModelLa
     if order is not None and (not isinstance(order, str) or order not in ORDERS):
         raise PatternError(f"{where}: unknown order {order!r} (known: {', '.join(ORDERS)})")
     stride = entry.get("stride")
-    if stride is not None:
+    if isinstance(stride, str):
+        try:
+            stride = check_stride(stride)
+        except PatternError as exc:
+            raise PatternError(f"{where}: {exc}") from None
+    elif stride is not None:
         stride = _positive(stride, "stride", where)
     return ModelLayer(pattern, repeat, order, stride, source)
 

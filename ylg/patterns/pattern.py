@@ -205,7 +205,7 @@ class Pattern:
         query_grid: "str | int | Grid | tuple[int, ...] | None" = None,
         order: str | None = None,
         nonsquare: str | None = None,
-        stride: int | None = None,
+        stride: int | str | None = None,
     ) -> "Masks":
         """Lay the pattern on a layout, or on a key grid with the layout's other fields
         given as keywords (fields left out are the pattern's own).

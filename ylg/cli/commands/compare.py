@@ -10,7 +10,16 @@ from typing import Any
 import click
 
 from ylg.cli.drawing import check_figure_path, write_figure
-from ylg.cli.options import GRID, NONSQUARE, PATTERN, grid_option, orders_option, tile_option
+from ylg.cli.options import (
+    GRID,
+    NONSQUARE,
+    PATTERN,
+    STRIDE,
+    STRIDE_HELP,
+    grid_option,
+    orders_option,
+    tile_option,
+)
 from ylg.patterns import Grid, Layout, Pattern
 from ylg.progress import progress as progress_bar
 
@@ -28,7 +37,7 @@ from ylg.progress import progress as progress_bar
     default=None,
     help="How queries map onto a different key grid (default: the pattern's).",
 )
-@click.option("--stride", type=click.IntRange(min=1), default=None, help="Override s.")
+@click.option("--stride", type=STRIDE, default=None, help=STRIDE_HELP)
 @click.option(
     "--tiles",
     is_flag=True,
@@ -52,7 +61,7 @@ def compare(
     query_grid: Grid | None,
     orders: tuple[str, ...],
     nonsquare: str | None,
-    stride: int | None,
+    stride: int | str | None,
     tiles: bool,
     tile: int,
     figure: Path | None,

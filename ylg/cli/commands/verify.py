@@ -136,7 +136,7 @@ def _stride_hint(choice: StackChoice, holds: bool) -> list[str]:
     Information where its own stride leaves a partial block of keys."""
     if holds or len(choice.cycle) != 1:
         return []
-    from ylg.ifg.stride import tiling_stride
+    from ylg.ifg.stride import TILING_STRIDE, tiling_stride
 
     last = choice.layers[-1]
     tiled = tiling_stride(last, len(choice.layers))
@@ -145,7 +145,7 @@ def _stride_hint(choice: StackChoice, holds: bool) -> list[str]:
     return [
         f"  hint: s={last.stride} leaves a partial block of {last.nk % last.stride} of"
         f" {last.nk} keys; --stride {tiled.stride} (the largest divisor of {last.nk} up to"
-        " isqrt) gives Full Information"
+        f" its square root; --stride '{TILING_STRIDE}' on any grid) gives Full Information"
     ]
 
 
