@@ -343,13 +343,15 @@ NA7 = " and ".join(
 def test_verify_stack_of_a_repeated_cycle_matches_graph_search(
     first: Masks, depth: int, data: st.DataObject
 ) -> None:
-    """A stack that repeats its cycle takes its verdict from the layers needed when Full
-    Information comes within its depth (no second reach): the same verdict, receptive
-    field and layers needed as graph search, whichever way it went."""
+    """A stack that repeats its cycle takes its verdict from the repeats of the layers
+    needed (no second reach), full within its depth or not, and whatever the limit on
+    the layers needed: the same verdict, receptive field and layers needed as graph
+    search."""
     other = Pattern("r", "", ("k == (q * 3 + 1) % n or k <= q // 2",)).on(first.layout)
     cycle = [first, other][: data.draw(st.integers(1, 2))]
     layers = [cycle[i % len(cycle)] for i in range(depth)]
-    verdict = verify_stack(layers, cycle=cycle, examples=3)
+    max_layers = data.draw(st.sampled_from([1, 2, 64]))
+    verdict = verify_stack(layers, cycle=cycle, examples=3, max_layers=max_layers)
     slow = stack_full_information_networkx(layers, examples=3)
     fi = verdict.full_information
     assert (fi.holds, fi.missing, fi.pairs, fi.examples) == (
@@ -359,7 +361,10 @@ def test_verify_stack_of_a_repeated_cycle_matches_graph_search(
     assert (verdict.receptive.min, verdict.receptive.max) == (field.min(), field.max())
     assert verdict.receptive.full_outputs == int((field == first.nk).sum())
     assert verdict.needed is not None
-    assert verdict.needed.layers == layers_needed_networkx(cycle, max_layers=64)
+    assert verdict.needed.layers == layers_needed_networkx(cycle, max_layers=max_layers)
+    # Laying the repeats on to the stack's depth (one pass) leaves the answer as it was.
+    alone = layers_needed(cycle, max_layers=max_layers)
+    assert (verdict.needed.reason, verdict.needed.reached) == (alone.reason, alone.reached)
 
 
 def test_video_grid_four_layers_of_a_7x7x7_neighbourhood_is_fast() -> None:

@@ -443,10 +443,16 @@ def _full_information(
     stack: "Stack", examples: int, method: str, progress: bool, start: float
 ) -> tuple[FullInformation, Any]:
     """The verdict of :func:`stack_full_information`, and the reach it came from."""
-    plan = stack.plan(method)
     reach = stack_reach(stack, method=method, progress=progress)
+    return _verdict(stack, reach, examples, method, start), reach
+
+
+def _verdict(
+    stack: "Stack", reach: KroneckerReach, examples: int, method: str, start: float
+) -> FullInformation:
+    """The Full Information verdict of ``stack`` from its reach."""
     missing = reach.pairs - reach.count()
-    verdict = FullInformation(
+    return FullInformation(
         holds=missing == 0,
         missing=missing,
         pairs=reach.pairs,
@@ -455,9 +461,8 @@ def _full_information(
         pattern=stack.name,
         layout=stack.layout,
         steps=stack.num_steps,
-        method=plan.method,
+        method=stack.plan(method).method,
     )
-    return verdict, reach
 
 
 def receptive_field(
@@ -637,12 +642,20 @@ def layers_needed(
     >>> layers_needed(load_pattern("window").on("16x16"), max_layers=3).reason
     'limit'
     """
+    return _layers_needed(as_stack(layer_or_cycle), max_layers, method, progress)[0]
+
+
+def _layers_needed(
+    stack: Stack, max_layers: int, method: str, progress: bool, keep: int = 0
+) -> tuple[LayersNeeded, KroneckerReach | None]:
+    """:func:`layers_needed`, and the reach after ``keep`` layers of the cycle (``None``
+    when ``keep`` is 0): the repeats go on past the answer, without changing it, until
+    ``keep`` layers have been laid."""
     if isinstance(max_layers, bool) or not isinstance(max_layers, (int, np.integer)):
         raise YlgError(f"max_layers must be a positive integer, got {max_layers!r}")
     if not 1 <= max_layers <= MAX_LAYERS:
         raise YlgError(f"max_layers must be between 1 and {MAX_LAYERS}, got {max_layers}")
     start = time.perf_counter()
-    stack = as_stack(layer_or_cycle)
     if stack.grids[-1] != stack.grids[0]:
         raise YlgError(
             f"the layers cannot be repeated: the last writes the {stack.grids[-1]} grid but"
@@ -666,11 +679,18 @@ def layers_needed(
     dense = _Small() if method == "auto" else None
     answer: int | None = None
     reason = "limit"
+    decided = False  # the answer is known; the layers go on only up to ``keep``
+    seconds: float | None = None
+    kept: KroneckerReach | None = None
     bar = progress_bar(
-        total=max_layers, desc="layers", unit="layer", leave=False, disable=not progress
+        total=max(max_layers, keep),
+        desc="layers",
+        unit="layer",
+        leave=False,
+        disable=not progress,
     )
     try:
-        for layer in range(1, max_layers + 1):
+        for layer in range(1, max(max_layers, keep) + 1):
             phase = (layer - 1) % cycle
             stuck = False
             for g, mats in enumerate(groups):
@@ -686,6 +706,8 @@ def layers_needed(
                 counts[g].append(part.count())
                 if is_full(part):
                     full[g] = True
+                elif decided:
+                    continue
                 elif monotone[g]:
                     if layer > cycle and counts[g][-1] == counts[g][-1 - cycle]:
                         stuck = True
@@ -693,29 +715,37 @@ def layers_needed(
                     digest = (phase, hashlib.sha256(state.tobytes()).digest())
                     stuck = stuck or digest in seen[g]
                     seen[g].add(digest)
-            reached.append(math.prod(c[-1] for c in counts))
+            if not decided:
+                reached.append(math.prod(c[-1] for c in counts))
             bar.update(1)
-            if all(full):
-                answer, reason = layer, ""
-                break
-            if stuck:
-                reason = "never"
+            if layer == keep:
+                kept = KroneckerReach(
+                    tuple(Reach(state, True, n, n) for state, n in zip(bits, sizes))  # type: ignore[arg-type]
+                )
+            if not decided and all(full):
+                answer, reason, decided = layer, "", True
+            elif not decided and (stuck or layer == max_layers):
+                reason, decided = ("never" if stuck else "limit"), True
+            if decided and seconds is None:
+                seconds = time.perf_counter() - start
+            if decided and (all(full) or layer >= keep):
                 break
     finally:
         bar.close()
     n_all = math.prod(sizes)
-    return LayersNeeded(
+    found = LayersNeeded(
         layers=answer,
         reason=reason,
         max_layers=max_layers,
         cycle=cycle,
         reached=reached,
         pairs=n_all * n_all,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start if seconds is None else seconds,
         pattern=stack.name,
         layout=stack.layout,
         method=plan.method,
     )
+    return found, kept
 
 
 @dataclass(frozen=True)
@@ -775,7 +805,10 @@ def verify_stack(
     stack = as_stack(layers)
     examples = _check_examples(examples)
     found: LayersNeeded | None = None
+    kept: KroneckerReach | None = None
     note = "not asked"
+    depth = len(stack.layers)
+    keep = 0
     if needed:
         repeated = Stack(stack.layers if cycle is None else cycle, share=stack)
         if repeated.grids[-1] != repeated.grids[0]:
@@ -784,20 +817,21 @@ def verify_stack(
                 f" write the {repeated.grids[-1]} grid"
             )
         else:
-            found = layers_needed(repeated, max_layers=max_layers, method=method, progress=progress)
+            # A stack that repeats the cycle is the repeats' reach after its depth: kept
+            # on the way, so one pass answers both questions.
+            keep = depth if _repeats(stack, repeated) else 0
+            found, kept = _layers_needed(repeated, max_layers, method, progress, keep)
             note = ""
-    depth = len(stack.layers)
-    if (
-        found is not None
-        and found.layers is not None
-        and found.layers <= depth
-        and _repeats(stack, repeated)
-    ):
-        # The stack is the cycle repeated and Full Information comes within its depth:
-        # it holds (a reach that is full stays full), with no second reach to compute.
+    if found is not None and found.layers is not None and found.layers <= keep:
+        # Full Information comes within the depth: it holds (a reach that is full stays
+        # full), and every output reads every input.
         fi, receptive = _full_after(stack, method, start)
     else:
-        fi, reach = _full_information(stack, examples, method, progress, start)
+        if kept is not None:
+            reach = kept
+            fi = _verdict(stack, reach, examples, method, start)
+        else:
+            fi, reach = _full_information(stack, examples, method, progress, start)
         receptive = ReceptiveField.of(reach.per_output(), reach.n_inputs)
     return StackVerdict(
         full_information=fi,
