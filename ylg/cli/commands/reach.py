@@ -31,7 +31,7 @@ def reach(choice: StackChoice, query: str | None, output: Path | None) -> None:
     \b
     Examples:
       ylg draw reach window --layers 3 --grid 16x16 --query 2,3 -o reach.png
-      ylg draw reach --model video.toml --grid 8x16x16 -o video-reach.png
+      ylg draw reach --model video-dit.toml --grid 8x16x16 -o video-reach.png
     """
     from ylg.figures.reach import draw_reach
     from ylg.ifg.stack import Stack

@@ -99,7 +99,7 @@ def verify(
       ylg verify star --grid 8x8 --flow 2 --json
       ylg verify na --layers 4 --grid 16x32x32
       ylg verify na --layers 2 --grid 16x32x32 --param win_t=3 --param win_i=9
-      ylg verify --model video.toml --grid 16x32x32
+      ylg verify --model video-dit.toml --grid 16x32x32
     """
     from ylg.ifg.report import full_information_lines, k_flow_lines, stack_lines
 
