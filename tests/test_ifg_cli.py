@@ -53,6 +53,19 @@ def test_verify_sampled_flow_states_samples_and_seed(capsys: pytest.CaptureFixtu
     assert "sampled: 5 random pairs of 2-sets" in out and "seed 3; 5 failed" in out
 
 
+def test_a_sample_without_a_failure_is_undecided(capsys: pytest.CaptureFixture[str]) -> None:
+    """LTR lacks 2-token flow; one random pair of 2-sets misses the failures, and that
+    must not read as "holds" (exit code 3), while the exact check says it fails."""
+    args = ("verify", "ltr", "--grid", "6x6", "--flow", "2")
+    code, out, _ = run(capsys, *args, "--sampled", "--samples", "1")
+    assert code == 3 and "2-token flow: undecided" in out and "holds" not in out
+    code, out, _ = run(capsys, *args, "--sampled", "--samples", "1", "--json")
+    assert code == 3 and json.loads(out)["holds"] is None
+    assert json.loads(out)["verdict"] == "undecided"
+    code, out, _ = run(capsys, *args, "--exact")
+    assert code == 1 and "2-token flow: does NOT hold" in out
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -8,7 +8,8 @@ fewer than k tokens (of any layer, ``A`` and ``B`` included) meets every path fr
 reachability without ``C`` and looks for k inputs and k outputs that are then fully
 disconnected. The sampled mode (for graphs too large for that) runs max flows on
 random pairs of k-sets drawn with a stated seed and reports the worst it met: it can
-find a failure but cannot prove the property.
+find a failure but cannot prove the property, so a sample without a failure is
+undecided (``holds`` is ``None``), never "holds".
 
 >>> from ylg.patterns import load_pattern
 >>> star = load_pattern("star").on("3x3")
@@ -79,11 +80,12 @@ class KFlow:
     ``exact``: every pair of k-sets was covered (``pairs`` of them); otherwise
     ``samples`` random pairs drawn with ``seed`` were tried and ``failing`` of them
     carried less than k. ``min_flow`` is the smallest flow met, ``worst`` the pairs
-    that carried it.
+    that carried it. ``holds`` is ``True`` or ``False`` when decided, ``None`` when a
+    sample met no failure (a sample can refute the property, never prove it).
     """
 
     k: int
-    holds: bool
+    holds: bool | None
     exact: bool
     min_flow: int
     pairs: int
@@ -101,6 +103,7 @@ class KFlow:
             "property": f"{self.k}-token flow",
             "k": self.k,
             "holds": self.holds,
+            "verdict": self.verdict,
             "exact": self.exact,
             "min_flow": self.min_flow,
             "pairs": self.pairs,
@@ -112,6 +115,11 @@ class KFlow:
             "pattern": self.pattern,
             "layout": self.layout,
         }
+
+    @property
+    def verdict(self) -> str:
+        """``holds``, ``does not hold`` or ``undecided`` (a sample without a failure)."""
+        return {True: "holds", False: "does not hold", None: "undecided"}[self.holds]
 
 
 def exact_work(masks: Masks, k: int) -> int:
@@ -186,7 +194,7 @@ def k_flow(
             sampled = {"samples": samples, "seed": seed, "failing": failing}
     return KFlow(
         k=k,
-        holds=min_flow >= k,
+        holds=min_flow >= k if exact or min_flow < k else None,
         exact=exact,
         min_flow=min_flow,
         pairs=math.comb(masks.nk, k) * math.comb(masks.nq, k),

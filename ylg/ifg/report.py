@@ -85,8 +85,13 @@ def k_flow_lines(kf: "KFlow") -> list[str]:
             f"sampled: {kf.samples} random pairs of {kf.k}-sets out of {kf.pairs}, seed"
             f" {kf.seed}; {kf.failing} failed (a sample can refute, never prove)"
         )
+    verdict = (
+        "undecided (no failure in the sample; only an exact check, --exact, can prove it)"
+        if kf.holds is None
+        else _verdict(kf.holds)
+    )
     lines = [
-        f"{kf.k}-token flow: {_verdict(kf.holds)}",
+        f"{kf.k}-token flow: {verdict}",
         f"  pattern {kf.pattern} on {kf.layout}",
         f"  {how}",
         f"  smallest flow found: {kf.min_flow} (needed: {kf.k})",

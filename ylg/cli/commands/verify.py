@@ -88,7 +88,8 @@ def verify(
     of a stack of layers: PATTERN repeated --layers times, or a model file (--model).
 
     PATTERN is a library name or a pattern TOML file. Exit code 0: the property
-    holds; 1: it does not; 2: bad input. For a stack it also prints the receptive
+    holds; 1: it does not; 2: bad input; 3: undecided (a sampled --flow check met
+    no failure, which proves nothing). For a stack it also prints the receptive
     field of the outputs (how many inputs reach each one) and the layers Full
     Information needs.
 
@@ -127,8 +128,12 @@ def verify(
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:
-        click.echo("\n".join(lines + _stride_hint(choice, result.holds)))
-    ctx.exit(0 if result.holds else 1)
+        click.echo("\n".join(lines + _stride_hint(choice, bool(result.holds))))
+    ctx.exit(UNDECIDED if result.holds is None else 0 if result.holds else 1)
+
+
+#: The exit code of a check that neither holds nor fails (a sample without a failure).
+UNDECIDED = 3
 
 
 def _stride_hint(choice: StackChoice, holds: bool) -> list[str]:
