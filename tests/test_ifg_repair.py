@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from clirun import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_ifg_strategies import random_masks
@@ -158,3 +161,39 @@ def test_repair_on_a_video_grid_checks_video_grids(tmp_path, capsys) -> None:  #
     repaired = load_pattern(str(out))
     assert full_information(repaired.on("3x4x4")).holds
     assert full_information(load_pattern("window").on("3x4x4")).holds is False
+
+
+def test_repair_counts_before_at_the_stride_it_writes(capsys, tmp_path) -> None:
+    """With --stride, the positions before are counted at that stride on every checked
+    grid (they were counted at the pattern's own and came out negative)."""
+    out_file = tmp_path / "r.toml"
+    code, out, _ = run(
+        capsys, "repair", "strided", "--grid", "4x4", "--stride", "3", "-o", str(out_file), "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    repaired = load_pattern(str(out_file))
+    for check in data["checks"]:
+        before = load_pattern("strided").on(check["grid"], stride=3).counts()[data["step"] - 1]
+        after = repaired.on(check["grid"]).counts()[data["step"] - 1]
+        assert (check["original"], check["added"]) == (before, after - before)
+        assert check["added"] >= 0
+
+
+def test_repair_fails_when_it_does_not_carry_over(capsys, tmp_path) -> None:
+    out_file = tmp_path / "r.toml"
+    code, out, _ = run(capsys, "repair", "strided", "--grid", "2x5", "-o", str(out_file))
+    assert code == 1 and out_file.exists()
+    assert "the repair does not carry over to 4x4, 8x8, 16x16, 32x32, 64x64" in out
+    code, _, err = run(
+        capsys,
+        "repair",
+        "strided",
+        "--grid",
+        "4x4",
+        "--check",
+        "2048x2048",
+        "-o",
+        str(tmp_path / "c.toml"),
+    )
+    assert code == 2 and "check a smaller grid" in err and not (tmp_path / "c.toml").exists()

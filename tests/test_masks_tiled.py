@@ -26,6 +26,9 @@ def every_pair(masks: Masks, step: int) -> np.ndarray:
 def assert_same_tiled(masks: Masks, query_tile: int, key_tile: int) -> None:
     for step in range(masks.num_steps):
         reference = every_pair(masks, step)
+        # Keys per query counted by the same tiles (decided tiles never evaluated).
+        counted = [t.count(masks, step) for t in masks._tiles(step, query_tile, key_tile)]
+        assert (np.concatenate(counted) == reference.sum(axis=1)).all()
         if not reference.any(axis=1).all():
             first = int(np.argmin(reference.any(axis=1)))
             with pytest.raises(PatternError, match=f"leaves query {first} .* with no key"):
@@ -147,3 +150,35 @@ def test_interval_decisions_hold_for_every_pair_of_the_box(
         assert values == {True}
     if bool(never):
         assert values == {False}
+
+
+def test_keys_per_query_of_a_large_layout_are_counted_by_tiles_and_kept() -> None:
+    masks = load_pattern("radial").on("4x32x32")
+    assert masks.nk >= TILED_MIN_KEYS
+    for step in range(masks.num_steps):
+        per = masks.keys_per_query(step)
+        assert (per == np.diff(masks.csr(step).indptr)).all()
+        assert masks.keys_per_query(step) is per and not per.flags.writeable
+
+
+def test_a_mask_too_large_for_memory_is_refused_before_it_is_built(tmp_path) -> None:
+    """Under a 2.5 GB address-space limit, dense attention on 128x128 (268 million pairs)
+    is refused at once with the estimate, not after filling the memory."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2500 << 20, 2500 << 20))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ylg", "verify", "dense", "--grid", "128x128"],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "attends about 2.68e+08 (query, key) pairs; its sparse mask needs" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

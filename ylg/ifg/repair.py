@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from ylg.errors import YlgError
 from ylg.ifg.bits import full_row, pack, pack_dense, popcount, propagate, unpack
 from ylg.ifg.layers import step_matrices
-from ylg.ifg.reach import full_information, reach_rows
+from ylg.ifg.reach import check_size, full_information, reach_rows
 from ylg.ifg.templates import clause_family
 from ylg.patterns import Grid, Masks, Pattern
 from ylg.patterns.expr import MAX_SOURCE_LENGTH
@@ -364,6 +364,7 @@ class GridCheck:
     added: int
     original: int
     tokens: int
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -373,6 +374,7 @@ class GridCheck:
             "added": self.added,
             "original": self.original,
             "tokens": self.tokens,
+            "seconds": self.seconds,
         }
 
 
@@ -387,13 +389,22 @@ def check_grids(
     >>> [(c.grid, c.holds, c.added) for c in check_grids(r, ["4x4", "16x16"])]
     [('4x4', True, 6), ('16x16', True, 120)]
     """
+    # The positions before are counted at the stride the repaired pattern has (a stride
+    # given on the command line is written into it).
+    original = repaired.original.with_stride(repaired.pattern.stride)
+    laid = [(repaired.pattern.on(grid, order=order), grid) for grid in grids]
+    for new, _ in laid:  # refuse a grid too large before checking any
+        check_size(new)
     out = []
-    for grid in grids:
-        new = repaired.pattern.on(grid, order=order)
-        old = repaired.original.on(grid, order=order)
+    for new, grid in laid:
+        start = time.perf_counter()
+        old = original.on(grid, order=order)
         before = int(old.keys_per_query(repaired.step).sum())
         after = int(new.keys_per_query(repaired.step).sum())
+        holds = full_information(new).holds
         out.append(
-            GridCheck(str(new.grid), full_information(new).holds, after - before, before, new.nk)
+            GridCheck(
+                str(new.grid), holds, after - before, before, new.nk, time.perf_counter() - start
+            )
         )
     return out

@@ -150,7 +150,16 @@ def repair_lines(r: "Repair", checks: "list[GridCheck]") -> list[str]:
             f"    {c.grid:<9} {'yes' if c.holds else 'NO':<17} {c.original:<16}  {c.added}"
             for c in checks
         ]
-    lines.append(f"  time: {r.seconds:.2f} s")
+    checked = sum(c.seconds for c in checks)
+    lines.append(
+        f"  time: {r.seconds:.2f} s" + (f" (and {checked:.2f} s checking)" if checks else "")
+    )
+    failed = [c.grid for c in checks if not c.holds]
+    if failed:
+        lines.append(
+            f"  the repair does not carry over to {', '.join(failed)}: its clauses fit"
+            f" {r.layout.split(',')[0]} only; repair on a larger grid"
+        )
     return lines
 
 

@@ -27,6 +27,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,6 +59,10 @@ QUERY_TILE = 32
 KEY_TILE = 32
 #: A block whose undecided keys exceed this share of all keys is evaluated whole.
 TILED_MAX_SHARE = 0.5
+#: Query rows evaluated to estimate a step's attended pairs before its CSR is built.
+CSR_SAMPLE_ROWS = 64
+#: Layouts with fewer (query, key) pairs than this are built without the estimate.
+CSR_CHECK_MIN_PAIRS = 1 << 26
 
 
 #: Bytes a layout's lookup tables take per grid cell at their peak (enumeration, ranks,
@@ -228,6 +233,7 @@ class Masks(OnLayout):
         # keys gathered for each call.
         self._compiled: dict[tuple[int, bool], Callable[[dict[str, Any]], Any]] = {}
         self._tables = {name: arr.astype(self._dtype) for name, arr in {**queries, **keys}.items()}
+        self._per_query: dict[int, np.ndarray] = {}  # keys per query, by step, once counted
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_compiled": {}}  # compiled steps are remade on use
@@ -435,9 +441,35 @@ class Masks(OnLayout):
         tiles of pairs decided by interval arithmetic where they can be (the same array).
         """
         self._check_step(step)
+        self._check_csr_memory(step)
         if self.nk >= TILED_MIN_KEYS:
             return self.csr_tiled(step)
-        return self._assemble(step, self._blocks(), lambda a, b: self._block_pairs(step, a, b))
+        return self._assemble(
+            step, ((a, b, *self._block_pairs(step, a, b)) for a, b in self._blocks())
+        )
+
+    def _check_csr_memory(self, step: int) -> None:
+        """Refuse, before building it, a step whose CSR array would not fit in the memory
+        allowed here (:func:`default_max_dense_bytes`): its entries are estimated from
+        :data:`CSR_SAMPLE_ROWS` evenly spaced query rows (exact when counted already)."""
+        if step in self._per_query:
+            entries = float(self._per_query[step].sum())
+        else:
+            if self.nq * self.nk <= CSR_CHECK_MIN_PAIRS:
+                return
+            rows = np.unique(np.linspace(0, self.nq - 1, min(self.nq, CSR_SAMPLE_ROWS)).astype(int))
+            per = [int(self.rows(step, int(r), int(r) + 1).sum()) for r in rows]
+            entries = float(np.mean(per)) * self.nq
+        # An index (4 or 8 bytes) and a bool per entry, and a copy while it is assembled.
+        need = int(entries * (5 if self.nk < 2**31 else 9) * 2)
+        limit = default_max_dense_bytes()
+        if need > limit:
+            raise PatternError(
+                f"step {step + 1} of {self.pattern.name!r} on {self.describe()} attends about"
+                f" {entries:.3g} (query, key) pairs; its sparse mask needs about"
+                f" {_human(need)}, more than the {_human(limit)} available here; use a"
+                " smaller grid"
+            )
 
     def csr_tiled(
         self, step: int, query_tile: int = QUERY_TILE, key_tile: int = KEY_TILE
@@ -453,9 +485,20 @@ class Masks(OnLayout):
         >>> (m.csr_tiled(0, 4, 8) != m.csr_tiled(0, m.nq, m.nk)).nnz   # no tile decided
         0
         """
+        self._check_step(step)
+        return self._assemble(
+            step, (tile.pairs(self, step) for tile in self._tiles(step, query_tile, key_tile))
+        )
+
+    def _tiles(
+        self, step: int, query_tile: int = QUERY_TILE, key_tile: int = KEY_TILE
+    ) -> Iterator["_RowTiles"]:
+        """The blocks of ``query_tile`` consecutive queries of a step, each with the keys
+        its tiles of ``key_tile`` keys may attend (interval arithmetic proves the others
+        never attended) and which of those are undecided; a block where more than
+        :data:`TILED_MAX_SHARE` of the keys are undecided is left whole."""
         from ylg.patterns.intervals import decide
 
-        self._check_step(step)
         expr = self.exprs[step]
         starts = np.arange(0, self.nk, key_tile)
         sizes = np.diff(np.append(starts, self.nk))
@@ -463,27 +506,23 @@ class Masks(OnLayout):
         for name in KEY_SIDE:
             table = self._tables[name].astype(np.int64)
             ranges[name] = (np.minimum.reduceat(table, starts), np.maximum.reduceat(table, starts))
-        blocks = [(a, min(self.nq, a + query_tile)) for a in range(0, self.nq, query_tile)]
-
-        def pairs(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        for start in range(0, self.nq, query_tile):
+            stop = min(self.nq, start + query_tile)
             for name in QUERY_SIDE:
                 part = self._tables[name][start:stop]
                 ranges[name] = (int(part.min()), int(part.max()))
             always, never = (np.broadcast_to(a, starts.shape) for a in decide(expr, ranges))
             open_ = ~(always | never)
             if sizes[open_].sum() > TILED_MAX_SHARE * self.nk:
-                return self._block_pairs(step, start, stop)
+                yield _RowTiles(start, stop, None, None)
+                continue
             keep = ~never
-            cols = _tile_columns(starts[keep], sizes[keep])
-            block = np.ones((stop - start, cols.size), dtype=bool)
-            if open_.any():
-                undecided = np.repeat(open_[keep], sizes[keep])
-                block[:, undecided] = self.rows(step, start, stop, cols[undecided])
-            flat = np.flatnonzero(block)
-            r = flat // max(1, cols.size)
-            return r, cols[flat - r * cols.size]
-
-        return self._assemble(step, blocks, pairs)
+            yield _RowTiles(
+                start,
+                stop,
+                _tile_columns(starts[keep], sizes[keep]),
+                np.repeat(open_[keep], sizes[keep]),
+            )
 
     def _block_pairs(self, step: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """The (row in block, key) pairs of rows ``start:stop``, every pair evaluated (in
@@ -499,13 +538,10 @@ class Masks(OnLayout):
         return np.concatenate(rows), np.concatenate(keys)
 
     def _assemble(
-        self,
-        step: int,
-        blocks: Iterable[tuple[int, int]],
-        pairs: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+        self, step: int, blocks: Iterable[tuple[int, int, np.ndarray, np.ndarray]]
     ) -> sp.csr_array:
-        """A CSR array from the (row in block, key) pairs of consecutive row blocks, each
-        row's keys ascending; a row with no key is refused."""
+        """A CSR array from ``(start, stop, rows in block, keys)`` of consecutive row
+        blocks, each row's keys ascending; a row with no key is refused."""
         import scipy.sparse as sp
 
         # 32-bit keys where they fit (every layout here): half the memory and the time
@@ -514,8 +550,7 @@ class Masks(OnLayout):
         indptr = [np.zeros(1, dtype=np.int64)]
         indices = []
         total = 0
-        for start, stop in blocks:
-            r, c = pairs(start, stop)
+        for start, stop, r, c in blocks:
             counts = np.bincount(r, minlength=stop - start)
             if (counts == 0).any():
                 raise self._empty_row_error(step, start + int(np.argmin(counts)))
@@ -622,22 +657,45 @@ class Masks(OnLayout):
             factors.append(sp.csr_array(mask))
         return tuple(factors)
 
-    def keys_per_query(self, step: int) -> np.ndarray:
-        """Number of keys each query attends in one step (0-based)."""
+    def keys_per_query(self, step: int, *, progress: bool = False) -> np.ndarray:
+        """Number of keys each query attends in one step (0-based), counted by tiles on
+        large layouts (whole tiles decided by interval arithmetic are not evaluated);
+        kept, so asking again is free (a read-only array).
+
+        >>> from ylg.patterns import load_pattern
+        >>> load_pattern("ltr").on("2x2", order="rowmajor").keys_per_query(1).tolist()
+        [3, 2, 3, 2]
+        """
         self._check_step(step)
+        if step in self._per_query:
+            return self._per_query[step]
         out = np.empty(self.nq, dtype=np.int64)
-        for start, stop in self._blocks():
-            out[start:stop] = self.rows(step, start, stop).sum(axis=1)
+        if self.nk >= TILED_MIN_KEYS:
+            blocks: Iterable[Any] = self._tiles(step)
+            total = -(-self.nq // QUERY_TILE)
+        else:
+            blocks = (_RowTiles(a, b, None, None) for a, b in self._blocks())
+            total = len(range(0, self.nq, max(1, BLOCK_ELEMENTS // max(1, self.nk))))
+        if progress:
+            from ylg.progress import progress as progress_bar
+
+            blocks = progress_bar(
+                blocks, total=total, desc=f"step {step + 1} keys", unit="block", leave=False
+            )
+        for tile in blocks:
+            out[tile.start : tile.stop] = tile.count(self, step)
+        out.flags.writeable = False
+        self._per_query[step] = out
         return out
 
     def counts(self) -> list[int]:
         """Number of attended (query, key) pairs per step."""
         return [int(self.keys_per_query(s).sum()) for s in range(self.num_steps)]
 
-    def validate(self) -> "Masks":
+    def validate(self, *, progress: bool = False) -> "Masks":
         """Raise :class:`PatternError` if some step leaves a query with no key; else self."""
         for s in range(self.num_steps):
-            per = self.keys_per_query(s)
+            per = self.keys_per_query(s, progress=progress)
             if (per == 0).any():
                 raise self._empty_row_error(s, int(np.argmin(per)))
         return self
@@ -720,6 +778,43 @@ class Masks(OnLayout):
         np.savez_compressed(buffer, masks=dense, meta=np.array(json.dumps(meta)))
         write_atomic(path, buffer.getvalue())
         return meta
+
+
+@dataclass(frozen=True)
+class _RowTiles:
+    """Queries ``start:stop`` of a step: ``cols`` the keys they may attend, ascending
+    (the others are proven never attended), ``undecided`` which of those must be
+    evaluated (the others are proven attended by every one of the queries); ``None``
+    for both: every key, every pair evaluated."""
+
+    start: int
+    stop: int
+    cols: np.ndarray | None
+    undecided: np.ndarray | None
+
+    def _undecided_rows(self, masks: "Masks", step: int) -> np.ndarray:
+        assert self.cols is not None and self.undecided is not None
+        return masks.rows(step, self.start, self.stop, self.cols[self.undecided])
+
+    def pairs(self, masks: "Masks", step: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """``(start, stop, row in block, key)`` of every attended pair."""
+        if self.cols is None or self.undecided is None:
+            return self.start, self.stop, *masks._block_pairs(step, self.start, self.stop)
+        block = np.ones((self.stop - self.start, self.cols.size), dtype=bool)
+        if self.undecided.any():
+            block[:, self.undecided] = self._undecided_rows(masks, step)
+        flat = np.flatnonzero(block)
+        r = flat // max(1, self.cols.size)
+        return self.start, self.stop, r, self.cols[flat - r * self.cols.size]
+
+    def count(self, masks: "Masks", step: int) -> np.ndarray:
+        """How many keys each of the queries attends."""
+        if self.cols is None or self.undecided is None:
+            return masks.rows(step, self.start, self.stop).sum(axis=1)
+        decided = int(self.cols.size - self.undecided.sum())
+        if not self.undecided.any():
+            return np.full(self.stop - self.start, decided, dtype=np.int64)
+        return decided + self._undecided_rows(masks, step).sum(axis=1)
 
 
 def _tile_columns(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -62,7 +62,7 @@ def show(
       ylg patterns show ltr --grid 3x3 --order rowmajor
     """
     masks = pattern.on(layout)
-    masks.validate()
+    masks.validate(progress=True)
     for line in describe_masks(masks):
         click.echo(line)
     if masks.nk <= TEXT_MASK_LIMIT and masks.nq <= TEXT_MASK_LIMIT:

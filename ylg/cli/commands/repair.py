@@ -62,21 +62,26 @@ def repair_command(
     Full Information on --grid, and write the result as a pattern file.
 
     The added positions are clauses over q, k, s and n or-ed onto the step, so the
-    file works on other grid sizes too; --check reports them.
+    file works on other grid sizes too; --check reports them. Exit code 0: the
+    result has Full Information on --grid and every checked grid; 1: it lacks it on
+    some checked grid (the file is written all the same); 2: bad input.
 
     \b
     Example:
       ylg repair strided --grid 16x16 -o strided-fi.toml
     """
+    from ylg.ifg.reach import check_size
     from ylg.ifg.repair import check_grids, repair, with_report
     from ylg.ifg.report import repair_lines
 
     checks = _grids(DEFAULT_CHECKS[layout.ndim] if check is None else check)
     masks = pattern.on(layout)
-    result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)
     grids = [g for g in checks if g != masks.grid] if masks.square else checks
     if masks.square:
         grids = sorted([*grids, masks.grid], key=lambda g: (g.size, g.shape))
+    for grid in grids:  # a grid too large to check is refused before the repair runs
+        check_size(pattern.on(grid, order=masks.order))
+    result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)
     results = check_grids(result, grids, order=masks.order)
     final = with_report(result, results, description=description)
     write_atomic(output, final.to_toml().encode())
@@ -86,6 +91,8 @@ def repair_command(
     else:
         click.echo("\n".join(repair_lines(result, results)))
         click.echo(f"wrote {output}")
+    if not all(c.holds for c in results):
+        raise SystemExit(1)
 
 
 COMMANDS = [repair_command]
