@@ -156,3 +156,29 @@ def test_hops_give_up_on_work_and_rounds() -> None:
     assert hops_to_full_information(mats) == (15, "")
     assert hops_to_full_information(mats, max_rounds=5) == (None, "more than 5")
     assert hops_to_full_information(mats, max_work=1) == (None, "too large")
+
+
+def hops_by_dense_products(masks: Masks, limit: int = 40) -> int | None:
+    """The reference: the first hop h whose reach (h - 1 steps on the key grid, cycled,
+    then step h laid on the layout) is full, by dense integer products."""
+    inner = [m.toarray().astype(np.int64) for m in step_matrices(masks.square_on_keys())]
+    laid = [masks.csr(t).toarray().astype(np.int64) for t in range(masks.num_steps)]
+    reach = np.eye(masks.nk, dtype=np.int64)
+    for hop in range(1, limit + 1):
+        if ((laid[(hop - 1) % len(laid)] @ reach) > 0).all():
+            return hop
+        reach = (inner[(hop - 1) % len(inner)] @ reach > 0).astype(np.int64)
+    return None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    random_masks(max_side=3, max_steps=2, nonsquare=False),
+    st.sampled_from(["direct", "spatial", "tile", "repeat"]),
+    st.integers(1, 16),
+)
+def test_hops_count_the_last_hop_on_the_layout(first: Masks, rule: str, queries: int) -> None:
+    masks = first.pattern.on((first.nk,), query_grid=(queries,), order="rowmajor", nonsquare=rule)
+    found = metrics(masks)
+    assert found.hops == hops_by_dense_products(masks)
+    assert found.full_information == (found.hops is not None and found.hops <= masks.num_steps)

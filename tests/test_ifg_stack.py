@@ -387,3 +387,51 @@ def test_layout_of_a_stack_is_described_once() -> None:
     assert stack.layout == "4x4, rowmajor, s=4" and stack.name == "ltr x2"
     assert [str(g) for g in stack.grids] == ["4x4"] * 5
     assert stack.grids[0] == Grid(4, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    random_masks(max_side=3, max_steps=2, nonsquare=False),
+    st.sampled_from(["direct", "spatial", "tile", "repeat"]),
+    st.integers(1, 16),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_layers_needed_count_the_last_layer_on_its_own_queries(
+    first: Masks, rule: str, queries: int, depth: int, flat: bool
+) -> None:
+    """``PATTERN --layers N --query-grid Q``: the layers needed are those of the stack
+    as laid (inner layers on the key grid, the last on the query grid), also when the
+    last layer's rows are not the key grid's (the direct rule, a smaller query grid),
+    as graph search on each stack finds them."""
+    if flat:  # a sequence: the direct rule's extra queries wrap around the keys
+        grid, query = (first.nk,), (queries,)
+    else:
+        grid, query = first.grid.shape, (queries % 5 + 1, queries // 5 + 1)
+    last = first.pattern.on(grid, query_grid=query, order=first.order, nonsquare=rule)
+    inner = last.square_on_keys()
+    stack = [inner] * (depth - 1) + [last]
+    verdict = verify_stack(stack, cycle=[inner], examples=0)
+    slow = next(
+        (
+            d
+            for d in range(1, 13)
+            if stack_full_information_networkx([inner] * (d - 1) + [last]).holds
+        ),
+        None,
+    )
+    assert verdict.needed is not None and verdict.needed.layers == slow
+    assert verdict.holds == stack_full_information_networkx(stack).holds
+
+
+def test_layers_needed_of_a_direct_last_layer_on_more_queries() -> None:
+    """A cycle over 5 keys read by 10 queries (the direct rule): the key grid needs 4
+    layers, the stack with that last layer 5 (queries 5..9 wrap further)."""
+    cyc = Pattern("cyc", "", ("k == q or k == (q + 1) % n",), nonsquare="direct")
+    last = cyc.on("5", query_grid="10")
+    inner = last.square_on_keys()
+    assert layers_needed(inner).layers == 4
+    for depth, holds in ((4, False), (5, True)):
+        verdict = verify_stack([inner] * (depth - 1) + [last], cycle=[inner])
+        assert verdict.holds is holds and verdict.needed is not None
+        assert verdict.needed.layers == 5 and verdict.needed.reached[-1] == 50

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ylg.ifg.bits import full_row, propagate
+from ylg.ifg.bits import full_row, pack, propagate
 from ylg.ifg.layers import step_matrices
 from ylg.ifg.reach import check_size, reach_matrices, reach_rows
 from ylg.patterns import Masks
@@ -142,6 +142,35 @@ def hops_to_full_information(
     return None, f"more than {max_rounds * p}"
 
 
+def hops_with_last_step(
+    inner: list[sp.csr_array], laid: list[sp.csr_array], on_keys: int | None
+) -> tuple[int | None, str]:
+    """:func:`hops_to_full_information` when the hop that ends is laid on the query
+    grid (``laid``, rows not all the key grid's: the direct rule, fewer queries) and
+    the hops before it on the key grid (``inner``). ``on_keys`` is the answer on the
+    key grid: a hop after a full reach ends full, so it bounds the search.
+
+    >>> from ylg.patterns import Pattern
+    >>> cyc = Pattern("cyc", "", ("k == q or k == (q + 1) % n",), nonsquare="direct")
+    >>> m = cyc.on("5", query_grid="10")
+    >>> inner = step_matrices(m.square_on_keys())
+    >>> hops_to_full_information(inner), hops_with_last_step(inner, [m.csr(0)], 4)
+    ((4, ''), (5, ''))
+    """
+    n, p = inner[0].shape[1], len(inner)
+    bound = on_keys + 1 if on_keys is not None else MAX_ROUNDS * p
+    full = full_row(n)
+    state: np.ndarray | None = None  # the reach after the hops on the key grid
+    for hop in range(1, bound + 1):
+        last = laid[(hop - 1) % p]
+        ends = pack(last) if state is None else propagate(last, state, n)
+        if (ends == full).all():
+            return hop, ""
+        step = inner[(hop - 1) % p]
+        state = pack(step) if state is None else propagate(step, state, n)
+    return None, "never"
+
+
 def hops_by_axis_groups(masks: Masks) -> tuple[int | None, str]:
     """:func:`hops_to_full_information` of a square ``masks`` whose steps split into
     Kronecker products over groups of grid axes (a window per axis, a frame rule beside
@@ -178,6 +207,11 @@ def metrics(masks: Masks) -> Metrics:
     hops, why = hops_to_full_information(inner)
     if why == "too large":
         hops, why = hops_by_axis_groups(masks.square_on_keys())
+    elif not why.startswith("more"):
+        from ylg.ifg.stack import onto_key_grid
+
+        if not onto_key_grid(masks):
+            hops, why = hops_with_last_step(inner, laid, hops)
     if masks.square:
         holds = hops is not None and hops <= masks.num_steps
     else:

@@ -39,7 +39,7 @@ import hashlib
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -822,6 +822,10 @@ def verify_stack(
             keep = depth if _repeats(stack, repeated) else 0
             found, kept = _layers_needed(repeated, max_layers, method, progress, keep)
             note = ""
+    if found is not None and keep == 0 and _cycle_then(stack, repeated):
+        # The stack is the cycle's one layer repeated, the last laid on other queries
+        # whose rows are not all the key grid's (the direct rule): count on the layout.
+        found = _needed_with_last(repeated.layers[0], stack.layers[-1], found, method)
     if found is not None and found.layers is not None and found.layers <= keep:
         # Full Information comes within the depth: it holds (a reach that is full stays
         # full), and every output reads every input.
@@ -841,6 +845,70 @@ def verify_stack(
         depth=depth,
         axes=stack.grids[0].axes,
         seconds=time.perf_counter() - start,
+    )
+
+
+def onto_key_grid(masks: Masks) -> bool:
+    """Whether every query of ``masks`` attends as some query of the key grid does, and
+    every key-grid query is one of them: then Full Information after it is Full
+    Information after its square version, and so are the layers it needs.
+
+    >>> from ylg.patterns import load_pattern
+    >>> ltr = load_pattern("ltr")
+    >>> [onto_key_grid(ltr.on("4x4", query_grid=q)) for q in ("8x8", "2x2")]
+    [True, False]
+    """
+    if masks.square:
+        return True
+    if masks.nonsquare == "direct":
+        return False
+    return bool(np.unique(masks.query_to_key()).size == masks.nk)
+
+
+def _cycle_then(stack: Stack, cycle: Stack) -> bool:
+    """Whether ``stack`` is one layer of ``cycle`` repeated and then that layer laid on
+    a query grid whose rows are not the key grid's (see :func:`onto_key_grid`)."""
+    if len(cycle.layers) != 1:
+        return False
+    inner, last = cycle.layers[0], stack.layers[-1]
+    return (
+        all(layer is inner for layer in stack.layers[:-1])
+        and last is not inner
+        and last.pattern == inner.pattern
+        and not onto_key_grid(last)
+    )
+
+
+def _needed_with_last(
+    inner: Masks, last: Masks, on_keys: LayersNeeded, method: str
+) -> LayersNeeded:
+    """The layers needed when the last of them is ``last`` (the others ``inner``),
+    from the answer on the key grid: once ``L`` inner layers are full, ``L + 1`` with
+    the last are; a reach that repeats itself on the key grid repeats with the last
+    too. So a few stacks, each checked whole, settle it exactly."""
+    start = time.perf_counter()
+    if on_keys.layers is not None:
+        bound = on_keys.layers + 1
+    elif on_keys.reason == "never":
+        bound = len(on_keys.reached)
+    else:
+        bound = on_keys.max_layers
+    reached: list[int] = []
+    pairs = last.nq * inner.nk
+    for depth in range(1, bound + 1):
+        reach = stack_reach([inner] * (depth - 1) + [last], method=method)
+        reached.append(reach.count())
+        if reached[-1] == pairs:
+            break
+    holds = reached[-1] == pairs
+    return replace(
+        on_keys,
+        layers=len(reached) if holds else None,
+        reason="" if holds else on_keys.reason,
+        reached=reached,
+        pairs=pairs,
+        seconds=on_keys.seconds + time.perf_counter() - start,
+        layout=Stack([inner, last]).layout,
     )
 
 
