@@ -205,10 +205,17 @@ def test_a_list_or_numpy_grid_is_fine() -> None:
     assert load_pattern("ltr").on([2, 3, 4]).grid == Grid(2, 3, 4)
 
 
-@pytest.mark.parametrize("stride", [2.5, 0, -1, True, "2"])
+@pytest.mark.parametrize("stride", [2.5, 0, -1, True, "0", None.__class__])
 def test_a_stride_that_is_not_a_positive_integer_is_refused(stride: object) -> None:
     with pytest.raises(PatternError, match="stride must be a positive integer"):
         load_pattern("ltr").on("4x4", stride=stride)  # type: ignore[arg-type]
+
+
+def test_a_stride_given_as_text_is_a_number_or_a_rule() -> None:
+    assert load_pattern("ltr").on("4x4", stride="2").stride == 2
+    assert load_pattern("ltr").on("4x4", stride="isqrt(n) // 2").stride == 2
+    with pytest.raises(PatternError, match="stride rule 'two': unknown variable 'two'"):
+        load_pattern("ltr").on("4x4", stride="two")
 
 
 @pytest.mark.parametrize("tokens", [[0.5], "12", None, [True], [1.0], 3])

@@ -47,7 +47,9 @@ def test_verify_query_grid_and_flow(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_verify_sampled_flow_states_samples_and_seed(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "verify", "star", "--grid", "16x16", "--flow", "2", "--samples", "5", "--seed", "3"
+        capsys,
+        *("verify", "star", "--grid", "16x16", "--flow", "2", "--sampled"),
+        *("--samples", "5", "--seed", "3"),
     )
     assert code == 1
     assert "sampled: 5 random pairs of 2-sets" in out and "seed 3; 5 failed" in out
@@ -167,3 +169,49 @@ def test_compare_puts_orders_side_by_side(capsys: pytest.CaptureFixture[str]) ->
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str], verb: str) -> None:
     code, out, _ = run(capsys, verb, "--help")
     assert code == 0 and "Example" in out and f"ylg {verb} " in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["verify", "ltr", "--grid", "4x4", "--max-layers", "3"], "--max-layers goes with a stack"),
+        (["verify", "ltr", "--grid", "4x4", "--no-needed"], "--needed/--no-needed goes with"),
+        (["verify", "ltr", "--grid", "4x4", "--method", "bitsets"], "--method goes with a stack"),
+        (["verify", "ltr", "--grid", "4x4", "--samples", "5"], "--samples goes with --flow K"),
+        (["verify", "ltr", "--grid", "4x4", "--exact"], "--exact/--sampled goes with --flow K"),
+        (
+            ["verify", "na", "--grid", "2x4x4", "--param", "win_i=3", "--param", "win_i=5"],
+            "--param win_i is given twice (3 and 5)",
+        ),
+        (["compare", "ltr", "--grid", "4x4", "--json", "--markdown"], "choose one"),
+        (
+            ["compare", "na", "ltr", "--grid", "2x4x4", "--param", "zz=1"],
+            "no pattern here has a parameter 'zz' (na: win_t, win_i, win_j; ltr: none)",
+        ),
+        (["export", "ltr", "--grid", "4x4", "-o", "-"], "would be a file named '-'"),
+        (["export", "ltr", "--grid", "4x4", "-o", ""], "the path is empty"),
+    ],
+)
+def test_options_the_command_would_ignore_are_refused(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_sets_each_patterns_own_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "compare", "na", "ltr", "--grid", "2x8x8", "--param", "win_i=3", "--json"
+    )
+    assert code == 0
+    rows = {m["pattern"]: m for m in json.loads(out)["metrics"]}
+    na = load_pattern("na").with_params(win_i=3).on("2x8x8")
+    assert rows["na"]["steps"][0]["ones"] == na.counts()[0]
+    assert rows["ltr"]["steps"][0]["ones"] == load_pattern("ltr").on("2x8x8").counts()[0]
+
+
+def test_a_model_takes_a_query_grid_on_its_own_grid(capsys, tmp_path) -> None:
+    model = tmp_path / "m.toml"
+    model.write_text('name = "m"\ngrid = "4x4"\n[[layers]]\npattern = "ltr"\n')
+    code, out, _ = run(capsys, "verify", "--model", str(model), "--query-grid", "8x8")
+    assert code == 0 and "4x4 keys, 8x8 queries" in out

@@ -67,6 +67,30 @@ def checkpoint_option(*, required: bool = True, help: str = CHECKPOINT_HELP) -> 
     )
 
 
+class OutputPath(click.Path):
+    """A path to write: like :class:`click.Path`, and an empty name or ``-`` (which
+    would make a file named ``-``, not standard output) is one clear error.
+
+    >>> OutputPath(path_type=Path).convert(" ", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: the path is empty; give a file or folder name.
+    """
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        text = str(value)
+        if not text.strip():
+            self.fail("the path is empty; give a file or folder name.", param, ctx)
+        if text == "-":
+            self.fail(
+                "'-' would be a file named '-' (ylg writes no binary output to standard"
+                " output); give a file name.",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
 def output_option(
     *,
     kind: str,
@@ -85,7 +109,7 @@ def output_option(
     """
     if kind not in ("file", "folder"):
         raise ValueError(f"kind must be 'file' or 'folder', not {kind!r}")
-    path = click.Path(dir_okay=kind == "folder", file_okay=kind == "file", path_type=Path)
+    path = OutputPath(dir_okay=kind == "folder", file_okay=kind == "file", path_type=Path)
     # click takes default=None as a value given, and then never asks for a required option.
     given = {} if default is None else {"default": default, "show_default": True}
     return click.option(

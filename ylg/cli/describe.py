@@ -24,7 +24,8 @@ def default_npz_name(masks: Masks) -> str:
 def describe_masks(masks: Masks) -> list[str]:
     """Lines that describe a pattern on a layout: steps, counts, keys per query."""
     pattern = masks.pattern
-    lines = [f"pattern {pattern.name}: {pattern.description}", f"layout: {masks.describe()}"]
+    title = f"pattern {pattern.name}" + (f": {pattern.description}" if pattern.description else "")
+    lines = [title, f"layout: {masks.describe()}"]
     for i, source in enumerate(pattern.steps):
         per = masks.keys_per_query(i)
         lines.append(f"step {i + 1}: {source}")

@@ -178,6 +178,25 @@ def param_option() -> Callable[[Callable[..., Any]], Any]:
     )
 
 
+def check_param_names(params: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """``--param`` values, refused when one name is given twice.
+
+    >>> check_param_names((("r", 1), ("r", 2)))
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: --param r is given twice (1 and 2); give each parameter once
+    """
+    seen: dict[str, int] = {}
+    for name, value in params:
+        if name in seen:
+            raise YlgError(
+                f"--param {name} is given twice ({seen[name]} and {value}); give each"
+                " parameter once"
+            )
+        seen[name] = value
+    return params
+
+
 def pattern_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``PATTERN`` (a library name or a TOML file) and ``--param NAME=INT`` (repeatable),
     handed to the command as one :class:`~ylg.patterns.Pattern` named ``pattern``."""
@@ -186,7 +205,7 @@ def pattern_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
     def build(
         kwargs: dict[str, Any], pattern: Pattern, params: tuple[tuple[str, int], ...]
     ) -> tuple[str, Pattern]:
-        return "pattern", pattern.with_params(dict(params))
+        return "pattern", pattern.with_params(dict(check_param_names(params)))
 
     return merge_options(fn, options, ("pattern", "params"), build)
 

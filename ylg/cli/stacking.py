@@ -20,6 +20,7 @@ import click
 from ylg.cli.options import (
     LAYOUT_NAMES,
     PATTERN,
+    check_param_names,
     layout_option_list,
     merge_options,
     param_option,
@@ -39,6 +40,8 @@ class StackChoice:
     name: str
     #: Whether a stack was asked for (--layers or --model), not one pattern on its own.
     stacked: bool = True
+    #: Whether the layers come from a model file (whose layers may fix their strides).
+    model: bool = False
 
     @property
     def output_grid(self) -> Grid:
@@ -76,17 +79,15 @@ def choose_stack(
         chosen = load_model(model)
         if grid is None and chosen.grid is None:
             raise YlgError(f"model {chosen.name!r} names no grid; give --grid")
-        if grid is None and query_grid is not None:
-            raise YlgError("--query-grid needs --grid")
         base = grid if grid is not None else chosen.grid
         layout = Layout(base, query_grid, None, nonsquare, None)
         stack = chosen.on(layout, order=order, stride=stride)
-        return StackChoice(stack, stack, chosen.name, stacked=True)
+        return StackChoice(stack, stack, chosen.name, stacked=True, model=True)
     assert pattern is not None
     if grid is None:
         raise YlgError("give --grid (like --grid 32x32 or --grid 16x32x32)")
     depth = 1 if layers is None else layers
-    laid = pattern.with_params(dict(params))
+    laid = pattern.with_params(dict(check_param_names(params)))
     layout = Layout(grid, query_grid, order, nonsquare, stride)
     last = laid.on(layout)
     inner = last.square_on_keys()

@@ -31,6 +31,15 @@ def cell(c: tuple[int, ...]) -> str:
     return "(" + ",".join(str(int(x)) for x in c) + ")"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 step``, ``2 steps``.
+
+    >>> plural(1, "step"), plural(3, "layer")
+    ('1 step', '3 layers')
+    """
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 #: What the numbers of a cell are, by the number of grid axes.
 CELL_AXES = {1: "(position)", 2: "(row, column)", 3: "(frame, row, column)"}
 
@@ -62,7 +71,7 @@ def full_information_lines(fi: "FullInformation") -> list[str]:
     """The verdict of a Full Information check."""
     lines = [
         f"full information: {_verdict(fi.holds)}",
-        f"  pattern {fi.pattern} on {fi.layout} ({fi.steps} steps)",
+        f"  pattern {fi.pattern} on {fi.layout} ({plural(fi.steps, 'step')})",
         f"  missing pairs: {fi.missing} of {fi.pairs} ({fi.missing / fi.pairs:.2%})"
         " (input, output) pairs have no path",
     ]
@@ -204,7 +213,7 @@ def stack_lines(verdict: "StackVerdict") -> list[str]:
     lines = [
         f"full information across {verdict.depth} layer{'s' if verdict.depth != 1 else ''}:"
         f" {_verdict(fi.holds)}",
-        f"  stack: {fi.pattern} on {fi.layout} ({fi.steps} steps in all; {how})",
+        f"  stack: {fi.pattern} on {fi.layout} ({plural(fi.steps, 'step')} in all; {how})",
         f"  missing pairs: {fi.missing} of {fi.pairs} ({fi.missing / fi.pairs:.2%})"
         " (input, output) pairs have no path",
     ]

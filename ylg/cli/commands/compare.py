@@ -9,17 +9,21 @@ from typing import Any
 
 import click
 
+from ylg.cli.common_options import OutputPath
 from ylg.cli.drawing import check_figure_path, write_figure
 from ylg.cli.options import (
     GRID,
     NONSQUARE,
+    PARAM,
     PATTERN,
     STRIDE,
     STRIDE_HELP,
+    check_param_names,
     grid_option,
     orders_option,
     tile_option,
 )
+from ylg.errors import YlgError
 from ylg.patterns import Grid, Layout, Pattern
 from ylg.progress import progress as progress_bar
 
@@ -39,6 +43,13 @@ from ylg.progress import progress as progress_bar
 )
 @click.option("--stride", type=STRIDE, default=None, help=STRIDE_HELP)
 @click.option(
+    "--param",
+    "params",
+    type=PARAM,
+    multiple=True,
+    help="Set a parameter, NAME=INT, of every pattern that has it (repeat for several).",
+)
+@click.option(
     "--tiles",
     is_flag=True,
     help="Also report, per step, the non-empty tiles a block-sparse kernel (FlexAttention)"
@@ -48,7 +59,7 @@ from ylg.progress import progress as progress_bar
 @click.option(
     "--figure",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(dir_okay=False, path_type=Path),
     default=None,
     callback=check_figure_path,
     help="Draw the tile shares per order as a bar chart (.png, .svg or .pdf; implies --tiles).",
@@ -62,6 +73,7 @@ def compare(
     orders: tuple[str, ...],
     nonsquare: str | None,
     stride: int | str | None,
+    params: tuple[tuple[str, int], ...],
     tiles: bool,
     tile: int,
     figure: Path | None,
@@ -90,6 +102,9 @@ def compare(
     from ylg.ifg.metrics import format_table, metrics
     from ylg.patterns.tiles import format_order_tiles, order_tiles
 
+    if as_json and markdown:
+        raise YlgError("--json and --markdown are two formats; choose one")
+    patterns = _with_params(patterns, dict(check_param_names(params)))
     layouts = [Layout(grid, query_grid, order, nonsquare, stride) for order in (orders or (None,))]
     jobs = [(p, layout) for p in patterns for layout in layouts]
     tiles = tiles or figure is not None
@@ -133,6 +148,17 @@ def compare(
             save_figure(fig, figure)  # stdout holds the JSON alone
         else:
             write_figure(fig, figure, str(figure))
+
+
+def _with_params(patterns: tuple[Pattern, ...], params: dict[str, int]) -> tuple[Pattern, ...]:
+    """Each pattern with the parameters it has; a parameter no pattern has is an error."""
+    for name in params:
+        if not any(name in p.params for p in patterns):
+            have = "; ".join(f"{p.name}: {', '.join(p.params) or 'none'}" for p in patterns)
+            raise YlgError(f"no pattern here has a parameter {name!r} ({have})")
+    return tuple(
+        p.with_params({k: v for k, v in params.items() if k in p.params}) for p in patterns
+    )
 
 
 COMMANDS = [compare]

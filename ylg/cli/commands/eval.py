@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ylg.cli.common_options import (
+    OutputPath,
     checkpoint_option,
     count_option,
     device_option,
@@ -82,7 +83,7 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(dir_okay=False, path_type=Path),
     default=None,
     help="Also write the metrics to this JSON file.",
 )

@@ -104,6 +104,7 @@ def verify(
     """
     from ylg.ifg.report import full_information_lines, k_flow_lines, stack_lines
 
+    _refuse_unused(ctx, choice.stacked, k)
     shown = {"examples": examples, "progress": True}
     if choice.stacked:
         if k != 1:
@@ -132,6 +133,28 @@ def verify(
     ctx.exit(UNDECIDED if result.holds is None else 0 if result.holds else 1)
 
 
+_STACK = "a stack (--layers N or --model FILE)"
+_FLOW = "--flow K with K >= 2"
+#: Options that only some checks read: the option's name, its flags, what it goes with.
+_ONLY_WITH = {
+    "max_layers": ("--max-layers", _STACK),
+    "needed": ("--needed/--no-needed", _STACK),
+    "method": ("--method", _STACK),
+    "exact": ("--exact/--sampled", _FLOW),
+    "samples": ("--samples", _FLOW),
+    "seed": ("--seed", _FLOW),
+}
+
+
+def _refuse_unused(ctx: click.Context, stacked: bool, k: int) -> None:
+    """One clear error for an option given that the chosen check would ignore."""
+    for name, (flags, goes_with) in _ONLY_WITH.items():
+        used = stacked if goes_with == _STACK else k >= 2
+        given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        if given and not used:
+            raise YlgError(f"{flags} goes with {goes_with}; it would be ignored here")
+
+
 #: The exit code of a check that neither holds nor fails (a sample without a failure).
 UNDECIDED = 3
 
@@ -139,7 +162,7 @@ UNDECIDED = 3
 def _stride_hint(choice: StackChoice, holds: bool) -> list[str]:
     """A line naming the ``--stride`` that gives one pattern (repeated or not) Full
     Information where its own stride leaves a partial block of keys."""
-    if holds or len(choice.cycle) != 1:
+    if holds or len(choice.cycle) != 1 or choice.model:
         return []
     from ylg.ifg.stride import TILING_STRIDE, tiling_stride
 
