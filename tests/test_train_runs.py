@@ -15,8 +15,10 @@ import pytest
 import torch
 
 from ylg.gan.run.checkpoint import list_checkpoints, load_checkpoint
+from ylg.gan.run.config import config_toml
 from ylg.gan.run.monitor import read_log
 from ylg.gan.run.presets import load_config
+from ylg.gan.training.resume import with_pattern
 from ylg.gan.training.trainer import train
 
 TINY = """\
@@ -231,6 +233,35 @@ def test_resuming_refuses_changes_that_would_break_the_run(tiny: Path, tmp_path:
     assert changed.returncode == 2 and "cannot change batch_size (8 -> 4)" in changed.stderr
     longer = train(None, tmp_path, resume=True, progress=False, overrides={"iterations": 3})
     assert longer.step == 3
+
+
+def test_a_run_stopped_before_its_first_checkpoint_keeps_its_settings(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run killed before it checkpointed leaves only its config.toml: --resume starts
+    that run again with its settings, and another config is refused, not written over it."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    cfg = load_config(tiny).replace(iterations=2, attention="none", batch_size=4)
+    (run_dir / "config.toml").write_text(config_toml(with_pattern(cfg)))
+    code, _, err = ylg_inline(capsys, "train", "--config", str(tiny), "--out", str(run_dir), "-q")
+    assert code == 2 and "holds another run's config, stopped before its first checkpoint" in err
+    assert "attention ('none' -> 'ylg'), batch_size (4 -> 8)" in err
+    assert load_config(run_dir / "config.toml").batch_size == 4  # not replaced
+    code, out, err = ylg_inline(capsys, "train", "--out", str(run_dir), "--resume", "-q")
+    assert code == 0, err
+    kept = load_config(run_dir / "config.toml")
+    assert (kept.attention, kept.batch_size) == ("none", 4) and "step 2:" in out
+
+
+def test_a_config_file_inside_the_run_folder_is_not_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "config.toml"
+    mine.write_text('# my notes\npreset = "digits"\niterations = 2  # short\n')
+    code, _, err = ylg_inline(capsys, "train", "--config", str(mine), "--out", str(tmp_path))
+    assert code == 2 and "keep your config file outside the run folder" in err
+    assert mine.read_text().startswith("# my notes")
 
 
 def test_a_run_from_before_the_rename_of_steps_resumes(tiny: Path, tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ def _base_config(name: str | None, config: Path | None) -> TrainConfig | None:
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue the latest checkpoint in the run folder (or start if it has none).",
+    help="Continue the latest checkpoint in the run folder (with none yet: start again"
+    " the run its config.toml describes).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(
@@ -72,6 +73,11 @@ def train(
         if cfg is None:
             raise click.UsageError("--resume needs --out (the run folder to continue)")
         output = Path("runs") / (cfg.name if cfg.name != "custom" else Path(str(config)).stem)
+    if config is not None and not resume and (output / "config.toml").resolve() == config.resolve():
+        raise click.UsageError(
+            f"{config} is where the run writes its own config.toml (every key, no comments);"
+            " keep your config file outside the run folder"
+        )
     result = run_training(cfg, output, resume=resume, progress=not quiet, overrides=overrides)
     if result.rank:
         click.echo(f"rank {result.rank}: weights digest: {result.digest}")

@@ -165,3 +165,37 @@ def resumed_config(
         detail = _describe_changes(base, changed, fixed)
         raise YlgError(f"cannot change {detail} when resuming; start a new run (--out) instead")
     return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
+
+
+def unstarted_config(
+    run_dir: Path, cfg: TrainConfig | None, overrides: dict[str, Any], resume: bool
+) -> TrainConfig:
+    """The config of a run folder without a checkpoint yet. A ``config.toml`` left there
+    by a run stopped before its first checkpoint is that run's: ``resume`` starts it
+    again (the runtime keys may change, as on any resume); without ``resume`` a config
+    that differs from it in any other key is refused, so a run's settings are never
+    replaced by another's.
+    """
+    path = run_dir / "config.toml"
+    kept: TrainConfig | None = None
+    if path.is_file():
+        try:
+            kept = with_pattern(load_config(path))
+        except YlgError as exc:
+            if resume:
+                raise YlgError(f"{exc} (the run's config.toml: fix it, or delete it)") from None
+    if resume and kept is not None:
+        return resumed_config(kept.to_dict(), cfg, overrides)
+    if cfg is None:
+        raise YlgError(f"nothing to resume in {run_dir}; give --preset or --config")
+    wanted = with_pattern(cfg.replace(**overrides))
+    if kept is not None:
+        changed = _changes(kept, _same_pattern(kept, wanted))
+        fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+        if fixed:
+            raise YlgError(
+                f"{path} holds another run's config, stopped before its first checkpoint"
+                f" ({_describe_changes(kept, changed, fixed)}); pass --resume to start that"
+                " run again, or choose another --out"
+            )
+    return wanted

@@ -47,7 +47,7 @@ from ylg.gan.sampling.latents import latents
 from ylg.gan.training.data import batches, load_dataset
 from ylg.gan.training.ema import EMA
 from ylg.gan.training.quality import QualityJudge
-from ylg.gan.training.resume import resumed_config, with_pattern
+from ylg.gan.training.resume import resumed_config, unstarted_config
 from ylg.gan.training.runtime import Runtime
 from ylg.progress import progress
 
@@ -124,15 +124,13 @@ class Trainer:
         state = self._resume_state() if resume else None
         if state is not None:
             cfg = resumed_config(state["config"], cfg, overrides, self.run_dir)
-        elif cfg is None:
-            raise YlgError(f"nothing to resume in {self.run_dir}; give --preset or --config")
         elif latest_checkpoint(self.run_dir) is not None:
             raise YlgError(
                 f"{self.run_dir} already holds checkpoints: pass --resume to continue that run, "
                 "or choose another --out"
             )
         else:
-            cfg = with_pattern(cfg.replace(**overrides))
+            cfg = unstarted_config(self.run_dir, cfg, overrides, resume)
         self.cfg = cfg
         self.rt = Runtime.create(cfg.device, cfg.precision)
         self.micro = cfg.micro_batch(self.rt.world)
