@@ -135,9 +135,12 @@ def test_sample_command_writes_a_grid(run: Path, tmp_path: Path) -> None:
         assert img.size == (3 * 32, 2 * 32)
     rows = ylg("sample", "--checkpoint", str(run), "--n", "25", "-o", str(out))
     assert rows.returncode == 0, rows.stderr
-    assert "wrote 20 samples" in rows.stdout and "one row per class, 2 each" in rows.stdout
+    assert "wrote 20 samples" in rows.stdout
+    assert "one row per class, 2 each; 25 asked, 20 make whole rows" in rows.stdout
     with Image.open(out) as img:
         assert img.size == (2 * 32, 10 * 32)  # ten digits, a row each
+    one_each = ylg("sample", "--checkpoint", str(run), "--n", "10", "-o", str(out))
+    assert "wrote 10 samples" in one_each.stdout and "one row per class, 1 each)" in one_each.stdout
     bad = ylg("sample", "--checkpoint", str(run), "--class", "eleven", "-o", str(out))
     assert bad.returncode == 2 and "unknown class 'eleven'" in bad.stderr
     assert "Traceback" not in bad.stderr

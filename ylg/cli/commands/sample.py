@@ -54,7 +54,8 @@ def sample(
     """Draw a grid of samples from a checkpoint's generator (its EMA by default).
 
     A conditional model's grid has one row per class (with many classes, rows for
-    classes spread over all of them); --class draws one class only.
+    classes spread over all of them), whole rows only: with 10 classes, --n 64 draws
+    6 of each (60, as the message says); --class draws one class only.
 
     \b
     Examples:
@@ -63,14 +64,14 @@ def sample(
           --truncation 1.0 --n 16 -o retrievers.png
     """
     from ylg.gan.sampling.generate import check_sample_count, load_generator, sample_images
-    from ylg.gan.sampling.grids import class_rows, image_grid, save_png
+    from ylg.gan.sampling.grids import class_grid_text, class_rows, image_grid, save_png
 
     loaded = load_generator(checkpoint, ema=not raw)
     check_sample_count(loaded, count)
     labels, columns, layout = None, None, ""
     if class_label is None and loaded.num_classes:  # one row per class
         labels, columns = class_rows(loaded.num_classes, count)
-        layout = f", one row per class, {columns} each"
+        layout = ", " + class_grid_text(loaded.num_classes, count, labels, columns)
     n = count if labels is None else len(labels)
     images = sample_images(loaded, n, class_label, truncation, seed, device=device, labels=labels)
     save_png(output, image_grid(images, columns))

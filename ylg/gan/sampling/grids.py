@@ -21,9 +21,10 @@ from ylg.fileio import write_atomic
 def class_rows(num_classes: int, count: int) -> tuple[torch.Tensor, int]:
     """Labels for a sample grid of a conditional model with one row per class, and its width.
 
-    With at most ``count // 2`` classes every class gets a row of ``count // num_classes``
+    With at most ``count`` classes every class gets a row of ``count // num_classes``
     samples; with more (ImageNet), ``isqrt(count)`` classes spread evenly over all of them
-    get a row each.
+    get a row each. Whole rows only: the grid may hold fewer than ``count`` samples
+    (:func:`class_grid_text` says so).
 
     >>> labels, columns = class_rows(10, 64); columns, labels[:8].tolist()
     (6, [0, 0, 0, 0, 0, 0, 1, 1])
@@ -32,13 +33,33 @@ def class_rows(num_classes: int, count: int) -> tuple[torch.Tensor, int]:
     """
     if num_classes < 1 or count < 1:
         raise YlgError(f"a class grid needs classes and samples, not {num_classes}, {count}")
-    if num_classes <= count // 2:
+    if num_classes <= count:
         classes, columns = torch.arange(num_classes), count // num_classes
     else:
         rows = max(1, min(num_classes, math.isqrt(count)))
         classes = torch.arange(rows) * num_classes // rows
         columns = max(1, count // rows)
     return classes.repeat_interleave(columns), columns
+
+
+def class_grid_text(num_classes: int, count: int, labels: torch.Tensor, columns: int) -> str:
+    """What a grid of :func:`class_rows` holds, in words, with the count asked for.
+
+    >>> labels, columns = class_rows(10, 64)
+    >>> class_grid_text(10, 64, labels, columns)
+    'one row per class, 6 each; 64 asked, 60 make whole rows'
+    >>> labels, columns = class_rows(1000, 64)
+    >>> class_grid_text(1000, 64, labels, columns)
+    '8 rows of 8, for 8 classes spread over all 1000'
+    """
+    rows = len(labels) // columns
+    if rows == num_classes:
+        text = f"one row per class, {columns} each"
+    else:
+        text = f"{rows} rows of {columns}, for {rows} classes spread over all {num_classes}"
+    if len(labels) != count:
+        text += f"; {count} asked, {len(labels)} make whole rows"
+    return text
 
 
 def image_grid(images: torch.Tensor, columns: int | None = None) -> np.ndarray:
