@@ -219,7 +219,7 @@ def test_the_command_offers_every_method() -> None:
         (["draw", "attention", "--seed", "1", "--head", "8"], "heads 0 to 7"),
         (["draw", "attention", "--seed", "1", "--image", "{photo}"], "exactly one of"),
         (["draw", "attention", "--inversion", "{text}"], "not a result.json of ylg invert"),
-        (["draw", "attention", "--inversion", "{other}"], "written for another model"),
+        (["draw", "attention", "--inversion", "{other}"], "written for another generator"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(

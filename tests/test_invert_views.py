@@ -23,6 +23,7 @@ from ylg.gan.invert import (
     view_figure,
 )
 from ylg.gan.models import Discriminator, Generator
+from ylg.gan.run.checkpoint import weights_digest
 from ylg.gan.run.config import TrainConfig
 from ylg.gan.sampling.generate import LoadedGenerator
 
@@ -64,7 +65,30 @@ def test_an_inversion_result_is_read_and_checked_against_the_model(tmp_path: Pat
     assert source.name == "cat" and source.view["class_index"] == 1
     assert source.view["z"].tolist() == z
     result.write_text(json.dumps({"method": "ylg", "runs": {"ylg": {"z": z[:4]}}, "class": None}))
-    with pytest.raises(YlgError, match="written for another model"):
+    with pytest.raises(YlgError, match="written for another generator"):
+        inversion_source(models, result)
+
+
+def test_an_inversion_result_of_another_generator_is_refused(tmp_path: Path) -> None:
+    """The latent fits (same size, classes) but came from other weights: refused, named."""
+    models, other = _models(3), _models(3)
+    torch.nn.init.normal_(next(other.generator.model.parameters()))
+    record = {
+        "method": "ylg",
+        "runs": {"ylg": {"z": [0.5] * 8}},
+        "class": {"index": 1},
+        "checkpoint": "runs/other/checkpoints/step-00000100.ckpt",
+        "checkpoint_step": 100,
+        "resolution": 32,
+        "generator_sha256": weights_digest(models.generator.model),
+    }
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps(record))
+    assert inversion_source(models, result).view["class_index"] == 1
+    with pytest.raises(YlgError, match=r"another generator \(runs/other/.*step 100\)"):
+        inversion_source(other, result)
+    result.write_text(json.dumps({**record, "generator_sha256": None, "resolution": 64}))
+    with pytest.raises(YlgError, match="another generator"):
         inversion_source(models, result)
 
 

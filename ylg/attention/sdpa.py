@@ -48,7 +48,8 @@ def run(
     SDPA adds the mask to the logits, so a NaN key would reach every query through
     ``NaN + (-inf)``. Non-finite keys are therefore zeroed before the call and the
     queries that attend one are set to NaN after it (without a host sync): a non-finite
-    key reaches exactly the queries that attend it, as in the other backends.
+    key reaches only the queries that attend it, and all of them (the other backends
+    leave a query finite where its logit with that key is ``-inf``).
     """
     mask = prepared.mask
     bad_keys = ~torch.isfinite(k).all(-1, keepdim=True)  # [B, H, nk, 1]

@@ -47,6 +47,7 @@ from ylg.gan.invert.loading import InversionModels
 from ylg.gan.invert.loop import Inversion, Settings, Target, invert_image
 from ylg.gan.invert.saliency_maps import saliency
 from ylg.gan.invert.taps import generator_attention, has_attention
+from ylg.gan.run.checkpoint import weights_digest
 from ylg.gan.sampling.grids import save_png
 from ylg.patterns import Grid
 from ylg.pixels import read_image
@@ -168,6 +169,8 @@ def result_record(
         "image": source,
         "checkpoint": str(models.generator.path),
         "checkpoint_step": models.generator.step,
+        # Which generator the latent belongs to (draw attention --inversion checks it).
+        "generator_sha256": weights_digest(models.generator.model),
         "resolution": models.resolution,
         "method": inv.method,
         "class": _class_record(models, inv),
@@ -239,8 +242,9 @@ def write_outputs(
     return written
 
 
-def read_result(path: str | os.PathLike[str]) -> tuple[torch.Tensor, int | None]:
-    """The kept latent and the class of a ``result.json`` that :func:`write_outputs` wrote."""
+def read_result(path: str | os.PathLike[str]) -> tuple[torch.Tensor, int | None, dict[str, Any]]:
+    """The kept latent, the class and the whole record of a ``result.json`` that
+    :func:`write_outputs` wrote."""
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
         run = record["runs"][record["method"]]
@@ -254,4 +258,4 @@ def read_result(path: str | os.PathLike[str]) -> tuple[torch.Tensor, int | None]
         ) from None
     if z.dim() != 1:
         raise YlgError(f"{os.fspath(path)}: the latent must be a list of numbers")
-    return z, index
+    return z, index, record

@@ -37,6 +37,7 @@ from ylg.gan.invert.classes import choose_class
 from ylg.gan.invert.loading import InversionModels
 from ylg.gan.invert.loop import Settings, invert_image
 from ylg.gan.invert.outputs import load_image, read_result
+from ylg.gan.run.checkpoint import weights_digest
 from ylg.gan.sampling.generate import class_index
 from ylg.gan.sampling.latents import latents
 
@@ -71,14 +72,25 @@ def inversion_source(models: InversionModels, path: str | os.PathLike[str]) -> S
     """The latent and class that ``ylg invert`` kept in ``path`` (a ``result.json``),
     checked against the model: another model's result is refused."""
     path = Path(path)
-    z, index = read_result(path)
+    z, index, record = read_result(path)
     loaded = models.generator
     if loaded.num_classes:
         fits_class = index is not None and 0 <= index < loaded.num_classes
     else:
         fits_class = index is None
-    if z.numel() != loaded.config.z_dim or not fits_class:
-        raise YlgError(f"{path} was written for another model than {loaded.path}")
+    digest = record.get("generator_sha256")
+    same = digest == weights_digest(loaded.model) if digest else True
+    if (
+        z.numel() != loaded.config.z_dim
+        or not fits_class
+        or not same
+        or record.get("resolution", models.resolution) != models.resolution
+    ):
+        raise YlgError(
+            f"{path} was written for another generator ({record.get('checkpoint', '?')},"
+            f" step {record.get('checkpoint_step', '?')}), not {loaded.path}"
+            f" (step {loaded.step}); draw it with the model it was inverted with"
+        )
     return Source(path.parent.name or "inversion", {"z": z, "class_index": index})
 
 

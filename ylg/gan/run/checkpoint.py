@@ -113,3 +113,21 @@ def prune_checkpoints(run_dir: str | os.PathLike[str], keep: int) -> None:
     """Delete all but the newest ``keep`` checkpoints."""
     for _, path in list_checkpoints(run_dir)[:-keep]:
         path.unlink(missing_ok=True)
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of a model's parameters and buffers, less the spectral-norm power
+    iteration state and batch-norm statistics (to check that processes agree, and that
+    an inversion result belongs to the generator it is drawn with).
+
+    >>> a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    >>> weights_digest(a) == weights_digest(a), weights_digest(a) == weights_digest(b)
+    (True, False)
+    """
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        if "running_" in name or name.endswith(("_u", "_v", "num_batches_tracked")):
+            continue
+        h.update(name.encode())
+        h.update(p.detach().cpu().float().contiguous().numpy().tobytes())
+    return h.hexdigest()

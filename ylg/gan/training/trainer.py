@@ -38,6 +38,7 @@ from ylg.gan.run.checkpoint import (
     load_checkpoint,
     prune_checkpoints,
     save_checkpoint,
+    weights_digest,
 )
 from ylg.gan.run.config import TrainConfig, config_toml
 from ylg.gan.run.curves import plot_curves
@@ -77,17 +78,6 @@ def mode_seeking_loss(images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     a, b = images[:half], images[half : 2 * half]
     ratio = (a - b).abs().flatten(1).mean(1) / (z[:half] - z[half : 2 * half]).abs().mean(1)
     return 1.0 / (ratio.mean() + 1e-5)
-
-
-def weights_digest(model: nn.Module) -> str:
-    """SHA-256 of a model's parameters (to check that processes agree)."""
-    h = hashlib.sha256()
-    for name, p in sorted(model.state_dict().items()):
-        if "running_" in name or name.endswith(("_u", "_v", "num_batches_tracked")):
-            continue
-        h.update(name.encode())
-        h.update(p.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 @dataclass
