@@ -151,8 +151,8 @@ def test_three_token_flow_exact_on_a_tiny_grid() -> None:
 
 def test_sampled_k_flow_states_its_sample_and_is_reproducible() -> None:
     masks = load_pattern("star").on("16x16")
-    a = k_flow(masks, 2, samples=12, seed=7)
-    b = k_flow(masks, 2, samples=12, seed=7)
+    a = k_flow(masks, 2, exact=False, samples=12, seed=7)
+    b = k_flow(masks, 2, exact=False, samples=12, seed=7)
     assert not a.exact and (a.samples, a.seed) == (12, 7)
     assert a.failing == 12 and not a.holds and a.min_flow == 1
     assert [w.inputs for w in a.worst] == [w.inputs for w in b.worst]
