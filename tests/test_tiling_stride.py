@@ -175,6 +175,9 @@ def test_the_command_line_takes_a_stride_rule(capsys: pytest.CaptureFixture[str]
     assert len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "verify", "rtl", "--grid", "4x4", "--stride", "n - n")
     assert code == 2 and "the stride rule 'n - n' gives 0 on the 4x4 grid" in err
+    code, _, err = run(capsys, "verify", "rtl", "--grid", "4x4", "--stride", "n // (h - 4)")
+    assert code == 2 and "pattern 'rtl', stride rule 'n // (h - 4)' on the 4x4 grid:" in err
+    assert "division by zero" in err
     code, _, err = run(capsys, "export", "rtl", "--grid", "4x4", "--stride", "q", "-o", "x.npz")
     assert code == 2 and "unknown variable 'q'" in err
 

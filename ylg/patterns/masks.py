@@ -192,7 +192,13 @@ class Masks(OnLayout):
         stride = layout.stride
         if not isinstance(stride, int):
             rule = pattern if stride is None else pattern.with_stride(stride)
-            stride = rule.stride_expr.evaluate({**sizes, **pattern.params})
+            try:
+                stride = rule.stride_expr.evaluate({**sizes, **pattern.params})
+            except PatternError as exc:
+                raise PatternError(
+                    f"pattern {pattern.name!r}, stride rule {rule.stride!r} on the {grid} grid:"
+                    f" {exc}"
+                ) from None
             if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
                 whose = "its stride rule" if layout.stride is None else "the stride rule"
                 raise PatternError(
