@@ -470,3 +470,30 @@ def test_weights_mark_a_query_of_a_larger_query_grid() -> None:
     # query (7, 0) of 8x8 is the lower half of key-grid cell (3, 0)'s left half
     assert near(fig, ax, im, -0.25, 3.0, RED) and near(fig, ax, im, 0.0, 3.25, RED)
     assert not near(fig, ax, im, 0.0, 2.0, RED)
+
+
+@pytest.mark.parametrize("grid", ["4x4", "3x7", "1x64"])
+def test_small_grids_get_integer_ticks_and_every_cell_border(grid: str) -> None:
+    """Sides of 4 or less once got half-integer ticks that hid the cell borders."""
+    masks = load_pattern("rtl").on(grid)
+    fig = draw_query(masks, 0)
+    figure_bytes(fig, "png")  # lay it out, as saving does
+    ax = fig.axes[0]
+    h, w = masks.grid.shape[-2:] if masks.grid.ndim > 1 else (1, masks.nk)
+    for ticks in (ax.get_xticks(), ax.get_yticks()):
+        inside = ticks[(ticks >= 0) & (ticks <= max(h, w))]
+        assert np.allclose(inside, np.round(inside))
+    if max(h, w) <= 16:
+        assert len(ax.xaxis.get_minorticklocs()) == w + 1
+        assert len(ax.yaxis.get_minorticklocs()) == h + 1
+
+
+def test_a_long_ifg_legend_leaves_the_graph_its_width() -> None:
+    """Four legend entries side by side were wider than the figure and squeezed the
+    three layers of the graph into a strip."""
+    fig = draw_ifg(load_pattern("ltr").on("3x3", order="rowmajor"), missing=True, paths_to=1)
+    figure_bytes(fig, "png")
+    box = fig.axes[0].get_position()
+    assert box.width > 0.7
+    legend = fig.axes[0].get_legend()
+    assert legend is not None and len(legend.get_texts()) == 4

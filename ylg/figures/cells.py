@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from ylg.figures.style import GRID_LINE, RED
 from ylg.patterns import Grid
@@ -148,6 +149,10 @@ class Canvas:
         show = borders and max(self.h, self.w) <= BORDER_LIMIT
         colour = "white" if light else GRID_LINE
         if not self.video:
+            # Integer ticks only: a half-integer major tick (matplotlib's choice on a
+            # side of 4 or less) would hide the cell border drawn at the same place.
+            ax.xaxis.set_major_locator(MaxNLocator(8, integer=True, min_n_ticks=1))
+            ax.yaxis.set_major_locator(MaxNLocator(8, integer=True, min_n_ticks=1))
             if show:
                 ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
                 ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)

@@ -252,8 +252,21 @@ def draw_ifg(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
-        ncol=len(handles),
+        ncol=legend_columns([str(h.get_label()) for h in handles], width),
         fontsize=8,
         frameon=False,
     )
     return fig
+
+
+def legend_columns(labels: list[str], width: float, font: float = 8) -> int:
+    """How many legend entries fit side by side in ``width`` inches at ``font`` points
+    (a legend wider than its figure would squeeze the drawing to a strip).
+
+    >>> legend_columns(["step 1 (36 edges)", "step 2 (48 edges)"], 5.2)
+    2
+    >>> legend_columns(["step 1 (36 edges)", "on a path to output 1"] * 2, 5.2)
+    2
+    """
+    entry = max(len(label) for label in labels) * font * 0.55 / 72 + 0.6  # text and marker
+    return max(1, min(len(labels), int(width // entry)))

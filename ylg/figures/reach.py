@@ -91,7 +91,8 @@ def draw_reach(
 ) -> Figure:
     """The receptive-field map of a stack (a :class:`~ylg.ifg.stack.Stack` or a list of
     masks) and, with ``query`` (an output: a position, a cell or ``"t,i,j"`` text), that
-    output's reach after 1, 2, ... layers (at most :data:`MAX_DEPTHS`, the last ones).
+    output's reach after 1, 2, ... layers (at most :data:`MAX_DEPTHS` of them, spread
+    from the first layer to the last).
 
     >>> from ylg.patterns import load_pattern
     >>> fig = draw_reach([load_pattern("window").on("2x4x4")] * 3)
@@ -114,13 +115,17 @@ def draw_reach(
                 f" writes {grid}"
             )
         position = output_position(grid, query)
-        reach = output_reach(stack, position, method=method)[-MAX_DEPTHS:]
-    first_depth = depth - (0 if reach is None else reach.shape[0]) + 1
+        reach = output_reach(stack, position, method=method)
+    # At most MAX_DEPTHS depths, spread from the first to the last (where the reach
+    # grows most and where it ends).
+    depths = np.unique(np.linspace(1, depth, min(depth, MAX_DEPTHS)).round().astype(int))
+    if reach is not None:
+        reach = reach[depths - 1]
     panels = 1 + (0 if reach is None else reach.shape[0])
     if grid.ndim == 1:
-        fig = _draw_line(stack, counts, reach, position, first_depth)
+        fig = _draw_line(stack, counts, reach, position, depths)
     else:
-        fig = _draw_maps(stack, grid, counts, reach, position, first_depth, panels)
+        fig = _draw_maps(stack, grid, counts, reach, position, depths, panels)
     fig.suptitle(title or f"{stack.name} on {stack.layout}", fontsize=10)
     return fig
 
@@ -139,7 +144,7 @@ def _draw_maps(
     counts: np.ndarray,
     reach: np.ndarray | None,
     position: int | None,
-    first_depth: int,
+    depths: np.ndarray,
     panels: int,
 ) -> Figure:
     inputs = stack.grids[0].size
@@ -183,7 +188,7 @@ def _draw_maps(
             canvas.style(ax, borders=False)
             canvas.mark(ax, grid, position, lw=2)
             ax.set_title(
-                f"after {_plural(first_depth + offset, 'layer')}\noutput {grid.cell(position)}"
+                f"after {_plural(int(depths[offset]), 'layer')}\noutput {grid.cell(position)}"
                 f" reads {int(row.sum())} of {inputs} inputs",
                 fontsize=8,
                 pad=pad,
@@ -207,7 +212,7 @@ def _draw_line(
     counts: np.ndarray,
     reach: np.ndarray | None,
     position: int | None,
-    first_depth: int,
+    depths: np.ndarray,
 ) -> Figure:
     inputs = stack.grids[0].size
     depth = len(stack.layers)
@@ -234,7 +239,7 @@ def _draw_line(
                 (position - 0.5, -0.5), 1, reach.shape[0], fill=False, ec=RED, lw=1.5, zorder=5
             )
         )
-        labels = [str(first_depth + d) for d in range(reach.shape[0])]
+        labels = [str(d) for d in depths]
         ax2.set_yticks(np.arange(reach.shape[0]), labels)
         ax2.set_ylabel("layers", fontsize=8)
         ax2.set_xlabel("input position", fontsize=8)

@@ -25,6 +25,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ylg.errors import YlgError
 from ylg.figures.style import DARK_BLUE, LIGHT_BLUE, RED, YELLOW, new_figure, rgb
@@ -72,24 +73,29 @@ def draw_tiles(
             f" {MAX_SIDE} tiles a side)"
         )
     ncols = len(rows[0])
-    fig = new_figure(4.2 * ncols, 4.3 * len(rows) + 0.4, dpi=120)
+    fig = new_figure(4.2 * ncols, 4.6 * len(rows) + 0.7, dpi=120)
     axes = fig.subplots(len(rows), ncols, squeeze=False)
     for ax_row, plan_row, title_row in zip(axes, rows, names):
         for ax, plan, title in zip(ax_row, plan_row, title_row):
             tq, tk = plan.occupancy.shape
-            ax.imshow(tile_image(plan), interpolation="nearest", aspect="equal")
+            # Square tiles unless the plan is much taller than wide (or the reverse):
+            # then a panel would shrink to a strip under its title.
+            aspect = "equal" if max(tq, tk) <= 2 * min(tq, tk) else "auto"
+            ax.imshow(tile_image(plan), interpolation="nearest", aspect=aspect)
             ax.set_title(
                 f"{title}\n{plan.nonempty} of {plan.tiles_total} tiles"
-                f" ({100 * plan.tile_share:.2f}%), pairs {100 * plan.pair_share:.2f}%",
+                f" ({100 * plan.tile_share:.2f}%)\npairs {100 * plan.pair_share:.2f}%",
                 fontsize=9,
             )
             ax.set_xlabel(f"key tiles ({tk} x {plan.tile})", fontsize=8)
             ax.set_ylabel(f"query tiles ({tq} x {plan.tile})", fontsize=8)
             ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(8, integer=True, min_n_ticks=1))
+            ax.yaxis.set_major_locator(MaxNLocator(8, integer=True, min_n_ticks=1))
     fig.legend(
         handles=[
             Patch(color=YELLOW, label="skipped (no pair)"),
-            Patch(color=LIGHT_BLUE, label="partly attended"),
+            Patch(color=LIGHT_BLUE, label="partly attended (darker: more of its pairs)"),
             Patch(color=DARK_BLUE, label="fully attended"),
         ],
         loc="outside lower center",
