@@ -283,12 +283,15 @@ def draw_masks(
         labels = (f"key {rank}", f"query {rank}" if square else "query, by its key cell's rank")
     for i, (label, image) in enumerate(images):
         ax = fig.add_subplot(1, len(images), i + 1)
-        ax.imshow(
+        rows, cols = image.shape[:2]
+        ax.imshow(  # each pixel covers b positions (the last block may run past the end)
             image,
-            extent=(-0.5, nk - 0.5, nq - 0.5, -0.5),
+            extent=(-0.5, cols * b - 0.5, rows * b - 0.5, -0.5),
             interpolation="nearest",
             aspect="equal",
         )
+        ax.set_xlim(-0.5, nk - 0.5)
+        ax.set_ylim(nq - 0.5, -0.5)
         _axes_style(ax, nq, nk, b, labels)
         if isinstance(source, Masks) and not by_order:
             _frame_rules(ax, source)
