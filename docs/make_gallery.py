@@ -157,8 +157,8 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
         " graphs number a video's tokens frame after frame.",
         [
             (
-                "ESA and the 3-D Hilbert curve on a 3x4x4 video: solid inside a frame, dotted"
-                " where the order moves to another frame",
+                "ESA and the 3-D Hilbert curve on a 3x4x4 video: solid between touching cells"
+                " of a frame, dotted for a longer step inside one, dotted arcs to another frame",
                 "draw order --grid 3x4x4 --order esa --order hilbert",
                 "video-3x4x4-orders",
             ),

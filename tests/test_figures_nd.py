@@ -11,6 +11,7 @@ from clirun import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib import image as mpimg
+from matplotlib.patches import FancyArrowPatch
 from test_figures import assert_drawn, close, count_markers, near, pixel, render
 
 from ylg.errors import YlgError
@@ -70,18 +71,26 @@ def test_video_orders_write_each_cells_rank_in_its_frame(grid: str, orders: tupl
             numbers[where[(round(px), round(py))]] = int(text.get_text())
         assert labels == [f"t={f}" for f in range(g.shape[0])]
         assert numbers == {p: int(rank[p]) for p in range(g.size)}
-        inside, across = ax.get_lines()[:2]
-        # the solid path visits the cells in order, broken where a frame ends
+        # The solid path joins touching cells of a frame, a dotted one longer steps
+        # inside a frame, and a dotted arc each move to another frame.
         path = enumeration(order, g.shape)
+        t, i, j = np.unravel_index(path, g.shape)
+        same = t[1:] == t[:-1]
+        touching = same & (np.maximum(np.abs(np.diff(i)), np.abs(np.diff(j))) == 1)
         px, py = canvas.xy(path)
-        xs, ys = inside.get_xdata(), inside.get_ydata()
-        kept = ~np.isnan(xs)
-        assert np.array_equal(xs[kept], px) and np.array_equal(ys[kept], py)
-        frame = path // (g.shape[1] * g.shape[2])
-        assert (~kept).sum() == np.count_nonzero(np.diff(frame))
-        # the moves to another frame: dashed, one segment per move
-        assert across.get_linestyle() != "-"
-        assert np.count_nonzero(~np.isnan(across.get_xdata())) == 2 * (~kept).sum()
+        lines = ax.get_lines()
+        xs, ys = lines[0].get_xdata(), lines[0].get_ydata()
+        drawn = {
+            ((xs[k], ys[k]), (xs[k + 1], ys[k + 1]))
+            for k in range(len(xs) - 1)
+            if not (np.isnan(xs[k]) or np.isnan(xs[k + 1]))
+        }
+        wanted = {((px[k], py[k]), (px[k + 1], py[k + 1])) for k in np.flatnonzero(touching)}
+        assert drawn == wanted and lines[0].get_linestyle() == "-"
+        if (same & ~touching).any():
+            assert lines[1].get_linestyle() != "-"
+        arcs = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+        assert len(arcs) == int((~same).sum())
         first_x, first_y = canvas.xy(path[:1])
         assert near(fig, ax, im, first_x[0] - 0.5, first_y[0], RED)
 

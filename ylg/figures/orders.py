@@ -9,7 +9,8 @@ Row-major and ESA side by side are the default, as in the paper.
 Grids of any number of axes are drawn the way :mod:`ylg.figures.cells` lays them out:
 a sequence as one row of cells, a video (``TxHxW``) as its frames side by side,
 labelled ``t=0``, ``t=1``, ..., one row of panels per order. On a video the path is
-solid inside a frame and dotted where the order moves on to another frame.
+solid between touching cells of a frame, dotted for a longer step inside a frame
+and a dotted arc where the order moves on to another frame.
 
 >>> fig = draw_orders("4x4")
 >>> [ax.get_title() for ax in fig.axes]
@@ -28,7 +29,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from ylg.errors import YlgError
 from ylg.figures.cells import Canvas
@@ -79,27 +80,35 @@ def _font(canvas: Canvas, panel_w: float, digits: int) -> float:
 
 
 def _path(ax: Axes, canvas: Canvas, order: np.ndarray, width: float) -> None:
-    """The order as a line through the cell centres; on a video, moves between frames
-    dotted (and drawn as a second line)."""
+    """The order as a line through the cell centres. On a video a step to a touching
+    cell of the same frame is solid, a longer step inside a frame dotted, and a move
+    to another frame a dotted arc (a straight line would run through the cells between
+    the frames and read as steps through them)."""
     x, y = canvas.xy(order)
     if not canvas.video:
         ax.plot(x, y, color="#222222", linewidth=width, alpha=0.75, zorder=2)
         return
-    frame = order // (canvas.h * canvas.w)
-    jumps = np.flatnonzero(frame[1:] != frame[:-1])
-    inside_x, inside_y = np.insert(x, jumps + 1, np.nan), np.insert(y, jumps + 1, np.nan)
-    ax.plot(inside_x, inside_y, color="#222222", linewidth=width, alpha=0.75, zorder=2)
-    if jumps.size:
-        cross_x = np.stack([x[jumps], x[jumps + 1], np.full(jumps.size, np.nan)], 1).ravel()
-        cross_y = np.stack([y[jumps], y[jumps + 1], np.full(jumps.size, np.nan)], 1).ravel()
-        ax.plot(
-            cross_x,
-            cross_y,
-            color="#222222",
-            linewidth=0.7 * width,
-            alpha=0.5,
-            linestyle=(0, (1, 2)),
-            zorder=2,
+    t, i, j = np.unravel_index(order, canvas.grid.shape)
+    same = t[1:] == t[:-1]
+    touching = same & (np.maximum(np.abs(np.diff(i)), np.abs(np.diff(j))) == 1)
+    style = {"color": "#222222", "zorder": 2, "linestyle": (0, (1, 2)), "alpha": 0.6}
+    for keep, solid in ((touching, True), (same & ~touching, False)):
+        breaks = np.flatnonzero(~keep)
+        xs, ys = np.insert(x, breaks + 1, np.nan), np.insert(y, breaks + 1, np.nan)
+        if solid:
+            ax.plot(xs, ys, color="#222222", linewidth=width, alpha=0.75, zorder=2)
+        elif keep.any():
+            ax.plot(xs, ys, linewidth=0.7 * width, **style)
+    for k in np.flatnonzero(~same).tolist():
+        ax.add_patch(
+            FancyArrowPatch(
+                (x[k], y[k]),
+                (x[k + 1], y[k + 1]),
+                connectionstyle="arc3,rad=0.3",
+                arrowstyle="-",
+                linewidth=0.7 * width,
+                **style,
+            )
         )
 
 
