@@ -110,6 +110,8 @@ def test_a_request_is_checked_before_any_work() -> None:
     assert query_view(models, "generator", (1, 3), "0,2").position == 2
     with pytest.raises(YlgError, match="heads 0 to 7"):
         query_view(models, "generator", (8,))
+    with pytest.raises(YlgError, match="head 3 is given twice"):
+        query_view(models, "generator", (3, 1, 3))
     with pytest.raises(YlgError, match="unknown layer"):
         query_view(models, "encoder")
     with pytest.raises(YlgError, match="has no attention layer"):

@@ -122,6 +122,9 @@ def query_view(
     for h in heads:
         if not 0 <= h < count:
             raise YlgError(f"head {h}: the {layer}'s layer has heads 0 to {count - 1}")
+    if len(set(heads)) != len(heads):
+        twice = sorted({h for h in heads if list(heads).count(h) > 1})
+        raise YlgError(f"head {twice[0]} is given twice; give each head once")
     return QueryView(layer, tuple(heads) or tuple(range(count)), position)
 
 
