@@ -181,4 +181,4 @@ def test_hops_count_the_last_hop_on_the_layout(first: Masks, rule: str, queries:
     masks = first.pattern.on((first.nk,), query_grid=(queries,), order="rowmajor", nonsquare=rule)
     found = metrics(masks)
     assert found.hops == hops_by_dense_products(masks)
-    assert found.full_information == (found.hops is not None and found.hops <= masks.num_steps)
+    assert found.full_information == full_information(masks).holds
