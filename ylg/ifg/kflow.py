@@ -207,7 +207,7 @@ def k_flow(
         elif exact and work > limit:
             raise YlgError(
                 f"an exact {k}-token flow check of {masks.describe()} is too large"
-                f" (about {work:.1e} operations); sample instead"
+                f" (estimated work {work:.1e}, the limit {limit:.0e}); sample instead"
             )
         if exact and k == 2:
             min_flow, worst = _exact_two(masks, examples=examples, progress=progress)
