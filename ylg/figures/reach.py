@@ -35,6 +35,7 @@ from ylg.errors import YlgError
 from ylg.figures.cells import Canvas
 from ylg.figures.query import query_position
 from ylg.figures.style import DARK_BLUE, RED, YELLOW, new_figure, rgb
+from ylg.ifg.report import plural
 from ylg.ifg.stack import Stack, as_stack, output_reach, receptive_field
 from ylg.patterns import Grid, Masks
 
@@ -75,10 +76,6 @@ def _reach_image(reached: np.ndarray, grid: Grid) -> np.ndarray:
     out[img == 0, :3] = rgb(YELLOW) / 255
     out[np.isnan(img), 3] = 0.0
     return out
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def draw_reach(
@@ -178,7 +175,7 @@ def _draw_maps(
     bar.ax.tick_params(labelsize=7)
     depth = len(stack.layers)
     ax.set_title(
-        f"receptive field after {_plural(depth, 'layer')}\n{_summary(counts, inputs)}",
+        f"receptive field after {plural(depth, 'layer')}\n{_summary(counts, inputs)}",
         fontsize=8,
         pad=pad,
     )
@@ -188,7 +185,7 @@ def _draw_maps(
             canvas.style(ax, borders=False)
             canvas.mark(ax, grid, position, lw=2)
             ax.set_title(
-                f"after {_plural(int(depths[offset]), 'layer')}\noutput {grid.cell(position)}"
+                f"after {plural(int(depths[offset]), 'layer')}\noutput {grid.cell(position)}"
                 f" reads {int(row.sum())} of {inputs} inputs",
                 fontsize=8,
                 pad=pad,
@@ -228,7 +225,7 @@ def _draw_line(
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(
-        f"receptive field after {_plural(depth, 'layer')}\n{_summary(counts, inputs)}", fontsize=8
+        f"receptive field after {plural(depth, 'layer')}\n{_summary(counts, inputs)}", fontsize=8
     )
     if reach is not None and position is not None:
         ax2 = fig.add_subplot(rows, 1, 2)

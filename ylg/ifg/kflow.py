@@ -200,7 +200,9 @@ def k_flow(
         worst = [Witness([(i, ic)], [(o, oc)], 0, []) for i, ic, o, oc in fi.examples]
         exact, min_flow = True, 1 if fi.holds else 0
     else:
-        work = exact_work(masks, k)
+        # The 2-token check and its estimate share the step matrices (built once).
+        mats = step_matrices(masks) if k == 2 else None
+        work = _two_work(masks, mats) if k == 2 else exact_work(masks, k)
         budget, limit = (TWO_FLOW_BUDGET, TWO_FLOW_LIMIT) if k == 2 else (EXACT_BUDGET, EXACT_LIMIT)
         if exact is None:
             exact = work <= budget
@@ -210,7 +212,7 @@ def k_flow(
                 f" (estimated work {work:.1e}, the limit {limit:.0e}); sample instead"
             )
         if exact and k == 2:
-            min_flow, worst = _exact_two(masks, examples=examples, progress=progress)
+            min_flow, worst = _exact_two(masks, examples=examples, progress=progress, mats=mats)
         elif exact:
             min_flow, worst = _exact(masks, k, grids, examples, progress)
         else:
@@ -348,7 +350,7 @@ def _sampled(
 Pair2 = tuple[tuple[int, int], tuple[int, int], tuple[int, ...]]
 
 
-def _two_work(masks: Masks) -> int:
+def _two_work(masks: Masks, mats: "list[sp.csr_array] | None" = None) -> int:
     """Estimated work of :func:`_exact_two` (about nanoseconds on one core; compare with
     :data:`TWO_FLOW_BUDGET`): the products that count, for each (output, input) pair,
     the tokens of each inner layer on its paths, and a few passes over those pairs.
@@ -357,7 +359,7 @@ def _two_work(masks: Masks) -> int:
     >>> [_two_work(load_pattern("axial").on(g)) // 10**6 for g in ("16x16", "32x32")]
     [2, 53]
     """
-    mats = step_matrices(masks)
+    mats = step_matrices(masks) if mats is None else mats
     pairs = masks.nq * masks.nk
     edges = sum(m.nnz for m in mats)
     work = PAIR_COST * pairs + edges * words(masks.nk)
@@ -372,7 +374,11 @@ def _two_work(masks: Masks) -> int:
 
 
 def _exact_two(
-    masks: Masks, *, examples: int = 3, progress: bool = False
+    masks: Masks,
+    *,
+    examples: int = 3,
+    progress: bool = False,
+    mats: "list[sp.csr_array] | None" = None,
 ) -> tuple[int, list[Witness]]:
     """Exact 2-token flow: the smallest flow (0, 1 or 2) of a pair of 2-sets, and up to
     ``examples`` pairs that carry it, by bottleneck token as in the general check.
@@ -396,7 +402,7 @@ def _exact_two(
     (1, [(0, (0, 0)), (1, (0, 1))], [(1, 0, (0, 0))])
     """
     grids = layer_grids(masks)
-    mats = step_matrices(masks)
+    mats = step_matrices(masks) if mats is None else mats
     offsets = np.concatenate([[0], np.cumsum([g.size for g in grids])]).tolist()
     limit = max(1, examples)
     missing = ~reach_matrices(mats).dense()  # [outputs, inputs]: no path

@@ -378,6 +378,22 @@ class GridCheck:
         }
 
 
+def laid_checked(
+    pattern: Pattern, grids: Iterable["str | Grid"], *, order: str | None = None
+) -> list[Masks]:
+    """``pattern`` laid on each grid, a grid whose check would not fit in memory refused
+    (:func:`ylg.ifg.reach.check_size`) before any of them is checked.
+
+    >>> from ylg.patterns import load_pattern
+    >>> [m.nk for m in laid_checked(load_pattern("ltr"), ["4x4", "8x8"])]
+    [16, 64]
+    """
+    laid = [pattern.on(grid, order=order) for grid in grids]
+    for masks in laid:
+        check_size(masks)
+    return laid
+
+
 def check_grids(
     repaired: Repair, grids: Iterable["str | Grid"], *, order: str | None = None
 ) -> list[GridCheck]:
@@ -392,11 +408,9 @@ def check_grids(
     # The positions before are counted at the stride the repaired pattern has (a stride
     # given on the command line is written into it).
     original = repaired.original.with_stride(repaired.pattern.stride)
-    laid = [(repaired.pattern.on(grid, order=order), grid) for grid in grids]
-    for new, _ in laid:  # refuse a grid too large before checking any
-        check_size(new)
+    grids = list(grids)
     out = []
-    for new, grid in laid:
+    for new, grid in zip(laid_checked(repaired.pattern, grids, order=order), grids):
         start = time.perf_counter()
         old = original.on(grid, order=order)
         before = int(old.keys_per_query(repaired.step).sum())

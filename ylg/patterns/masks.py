@@ -680,8 +680,8 @@ class Masks(OnLayout):
             blocks: Iterable[Any] = self._tiles(step)
             total = -(-self.nq // QUERY_TILE)
         else:
-            blocks = (_RowTiles(a, b, None, None) for a, b in self._blocks())
-            total = len(range(0, self.nq, max(1, BLOCK_ELEMENTS // max(1, self.nk))))
+            blocks = [_RowTiles(a, b, None, None) for a, b in self._blocks()]
+            total = len(blocks)
         if progress:
             from ylg.progress import progress as progress_bar
 

@@ -70,8 +70,7 @@ def repair_command(
     Example:
       ylg repair strided --grid 16x16 -o strided-fi.toml
     """
-    from ylg.ifg.reach import check_size
-    from ylg.ifg.repair import check_grids, repair, with_report
+    from ylg.ifg.repair import check_grids, laid_checked, repair, with_report
     from ylg.ifg.report import repair_lines
 
     checks = _grids(DEFAULT_CHECKS[layout.ndim] if check is None else check)
@@ -79,8 +78,7 @@ def repair_command(
     grids = [g for g in checks if g != masks.grid] if masks.square else checks
     if masks.square:
         grids = sorted([*grids, masks.grid], key=lambda g: (g.size, g.shape))
-    for grid in grids:  # a grid too large to check is refused before the repair runs
-        check_size(pattern.on(grid, order=masks.order))
+    laid_checked(pattern, grids, order=masks.order)  # too large: refused before the repair
     result = repair(masks, step=None if step is None else step - 1, name=name, progress=True)
     results = check_grids(result, grids, order=masks.order)
     final = with_report(result, results, description=description)

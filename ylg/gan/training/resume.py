@@ -75,8 +75,7 @@ def _run_file_config(run_dir: Path, base: TrainConfig) -> TrainConfig:
             f"{exc} (the run's config.toml: fix it, or delete it to resume with the "
             "checkpoint's config)"
         ) from None
-    changed = _changes(base, _same_pattern(base, edited))
-    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+    changed, fixed = _run_changes(base, _same_pattern(base, edited))
     if fixed:
         raise YlgError(
             f"{path} was edited: {_describe_changes(base, changed, fixed)} cannot change when "
@@ -85,8 +84,11 @@ def _run_file_config(run_dir: Path, base: TrainConfig) -> TrainConfig:
     return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
 
 
-def _changes(base: TrainConfig, other: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in other.to_dict().items() if v != getattr(base, k)}
+def _run_changes(base: TrainConfig, other: TrainConfig) -> tuple[dict[str, Any], list[str]]:
+    """The keys ``other`` changes from ``base`` (with their new values), and those of
+    them that would make it another run (all but the runtime keys and the name)."""
+    changed = {k: v for k, v in other.to_dict().items() if v != getattr(base, k)}
+    return changed, sorted(set(changed) - RUNTIME_KEYS - {"name"})
 
 
 def _describe_changes(base: TrainConfig, changed: dict[str, Any], keys: list[str]) -> str:
@@ -159,8 +161,7 @@ def resumed_config(
             base = with_pattern(base)
     start = _run_file_config(run_dir, base) if run_dir is not None else base
     wanted = _same_pattern(base, (cfg or start).replace(**overrides))
-    changed = _changes(base, wanted)
-    fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+    changed, fixed = _run_changes(base, wanted)
     if fixed:
         detail = _describe_changes(base, changed, fixed)
         raise YlgError(f"cannot change {detail} when resuming; start a new run (--out) instead")
@@ -190,8 +191,7 @@ def unstarted_config(
         raise YlgError(f"nothing to resume in {run_dir}; give --preset or --config")
     wanted = with_pattern(cfg.replace(**overrides))
     if kept is not None:
-        changed = _changes(kept, _same_pattern(kept, wanted))
-        fixed = sorted(set(changed) - RUNTIME_KEYS - {"name"})
+        changed, fixed = _run_changes(kept, _same_pattern(kept, wanted))
         if fixed:
             raise YlgError(
                 f"{path} holds another run's config, stopped before its first checkpoint"
