@@ -267,6 +267,26 @@ def test_a_config_file_inside_the_run_folder_is_not_overwritten(
     assert mine.read_text().startswith("# my notes")
 
 
+def test_a_folder_of_the_users_own_files_is_not_written_over(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out naming a folder that holds files but no run is refused before anything is
+    written there (a run's log.jsonl and curves.png would replace the user's); hidden
+    files alone do not count."""
+    (tmp_path / "log.jsonl").write_text('{"step": 7, "mine": 1}\n')
+    (tmp_path / "curves.png").write_bytes(b"my figure")
+    code, _, err = ylg_inline(capsys, "train", "--config", str(tiny), "--out", str(tmp_path))
+    assert code == 2 and "is not empty (curves.png, log.jsonl) and holds no run" in err
+    assert err.count("\n") == 1
+    assert (tmp_path / "log.jsonl").read_text() == '{"step": 7, "mine": 1}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "log.jsonl"]
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / ".DS_Store").write_bytes(b"")
+    cfg = load_config(tiny).replace(iterations=1, tensorboard=False, attention="none")
+    assert train(cfg, hidden, progress=False).step == 1
+
+
 def test_a_run_from_before_the_rename_of_steps_resumes(tiny: Path, tmp_path: Path) -> None:
     """Runs saved when the training length was called ``steps`` (config.toml and every
     checkpoint) load and resume, ``steps`` read as ``iterations``; --steps still works."""

@@ -168,6 +168,20 @@ def resumed_config(
     return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
 
 
+def _check_no_foreign_files(run_dir: Path) -> None:
+    """Refuse a folder that holds files but no run: a run writes ``log.jsonl``,
+    ``curves.png``, ``samples/`` and more there, which would replace the user's own."""
+    if not run_dir.is_dir():
+        return
+    found = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    if found:
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        raise YlgError(
+            f"{run_dir} is not empty ({shown}) and holds no run (no config.toml): a run"
+            " would write over files there; choose a new or empty --out"
+        )
+
+
 def unstarted_config(
     run_dir: Path, cfg: TrainConfig | None, overrides: dict[str, Any], resume: bool
 ) -> TrainConfig:
@@ -179,7 +193,9 @@ def unstarted_config(
     """
     path = run_dir / "config.toml"
     kept: TrainConfig | None = None
-    if path.is_file():
+    if not path.is_file():
+        _check_no_foreign_files(run_dir)
+    else:
         try:
             kept = with_pattern(load_config(path))
         except YlgError as exc:
