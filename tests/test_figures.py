@@ -386,6 +386,23 @@ def test_query_weights_over_an_image() -> None:
     assert [ax.get_title() for ax in (ax1, ax2)] == ["head 1", "head 2"]
 
 
+def test_a_wide_image_is_cropped_to_the_grid_not_stretched() -> None:
+    """A 40x120 picture (blue, red, green thirds) under a 4x4 grid: its red centre fills
+    the grid; stretched, the grid's outer columns would show blue and green."""
+    thirds = np.zeros((40, 120, 3), dtype=np.uint8)
+    thirds[:, :40, 2] = thirds[:, 40:80, 0] = thirds[:, 80:, 1] = 255
+    weights = np.zeros((1, 16))
+    weights[0, 15] = 1.0  # cell (3, 3); the rest show the image
+    fig = draw_query(weights, grid="4x4", image=thirds)
+    im = render(fig)
+    for x in (0, 3):
+        assert close(pixel(fig, fig.axes[0], im, x, 1), "#ff0000", tol=0.05)
+    tall = draw_query(weights[:, :4], grid="2x2", image=thirds.transpose(1, 0, 2))
+    im = render(tall)
+    for y in (0, 1):
+        assert close(pixel(tall, tall.axes[0], im, 0, y), "#ff0000", tol=0.05)
+
+
 @pytest.mark.parametrize(
     "weights, grid, panels",
     [

@@ -10,9 +10,10 @@ Two sources, one figure:
   (one panel per step or head, e.g. a trained layer's attention for one query),
   shaded from 0 to each panel's largest weight.
 
-Either can be drawn over a background image (``H x W x 3`` at any resolution, the
-key grid stretched over it; 2-D grids only), and the query's cell is outlined in red
-wherever it lies on the query grid (on a non-square layout, at its place in the image).
+Either can be drawn over a background image (``H x W x 3`` at any resolution, its
+centre cropped to the key grid's aspect and the grid laid over it; 2-D grids only),
+and the query's cell is outlined in red wherever it lies on the query grid (on a
+non-square layout, at its place in the image).
 
 Grids of any number of axes are laid out by :class:`~ylg.figures.cells.Canvas`: a
 video's key grid (``TxHxW``) as its frames side by side, labelled ``t=0``, ``t=1``, ...,
@@ -125,6 +126,27 @@ def _check_image(image: np.ndarray | None) -> np.ndarray | None:
     if arr.dtype.kind in "ui":
         return np.clip(arr, 0, 255).astype(np.uint8)
     raise YlgError(f"the background image must hold numbers, not {arr.dtype}")
+
+
+def crop_to_aspect(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The centre of ``image`` with the aspect of a ``rows x cols`` grid (the longer side
+    cut, never stretched): what a query figure draws under its key grid.
+
+    >>> import numpy as np
+    >>> crop_to_aspect(np.zeros((480, 640, 3)), (16, 16)).shape
+    (480, 480, 3)
+    >>> crop_to_aspect(np.zeros((480, 640, 3)), (8, 32)).shape
+    (160, 640, 3)
+    """
+    rows, cols = shape
+    height, width = image.shape[:2]
+    if height * cols > width * rows:  # too tall: keep the middle rows
+        keep = max(1, round(width * rows / cols))
+        top = (height - keep) // 2
+        return image[top : top + keep]
+    keep = max(1, round(height * cols / rows))
+    left = (width - keep) // 2
+    return image[:, left : left + keep]
 
 
 def _weight_panels(weights: np.ndarray, grid: Grid | None) -> tuple[np.ndarray, Grid]:
@@ -310,8 +332,10 @@ def draw_query(
         panels = weights.shape[0]
         if query is not None:
             position = query_position(q_grid, query)
-    if picture is not None and key_grid.ndim != 2:
-        raise YlgError(f"a background image goes under a 2-D key grid, not the {key_grid} grid")
+    if picture is not None:
+        if key_grid.ndim != 2:
+            raise YlgError(f"a background image goes under a 2-D key grid, not the {key_grid} grid")
+        picture = crop_to_aspect(picture, key_grid.shape)
     if key_grid.size > MAX_CELLS:
         raise YlgError(
             f"a query figure draws key grids of at most {MAX_CELLS:,} cells, not {key_grid}"

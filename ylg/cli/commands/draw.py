@@ -167,7 +167,8 @@ def read_image(path: Path) -> np.ndarray:
     "--image",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="A picture (PNG) to draw the key grid over.",
+    help="A picture (PNG) to draw the key grid over; its centre is cropped to the key"
+    " grid's aspect, never stretched.",
 )
 @output_option
 def query(
