@@ -214,6 +214,17 @@ def test_compare_tiles_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> 
     assert len(lines) == head + 2 + 4  # two steps, laid and planned each
     code, out, _ = run(capsys, "compare", "ltr", "--grid", "64", "--tiles", "--markdown")
     assert code == 0 and out.count("| pattern |") == 2
+
+
+def test_compare_markdown_with_a_figure_keeps_stdout_to_the_tables(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``compare --markdown -o F.png > tables.md``: the path written goes to stderr."""
+    png = tmp_path / "tiles.png"
+    code, out, err = run(capsys, "compare", "ltr", "--grid", "64", "--markdown", "-o", str(png))
+    assert code == 0 and png.is_file()
+    assert "wrote" not in out and out.rstrip().endswith("|")
+    assert err.strip() == f"wrote {png}"
     code, out, _ = run(capsys, "compare", "ltr", "--grid", "4x4x4")
     assert code == 0 and "non-empty" not in out  # no tiles unless asked
 

@@ -58,13 +58,14 @@ output_option = common_output_option(
 )
 
 
-def write_figure(fig: Figure, output: Path | None, default: str) -> None:
-    """Save ``fig`` to ``output`` (or ``default`` in the current folder) and print the path."""
+def write_figure(fig: Figure, output: Path | None, default: str, *, err: bool = False) -> None:
+    """Save ``fig`` to ``output`` (or ``default`` in the current folder) and print the path
+    (on stderr with ``err``, where stdout holds a table someone may redirect)."""
     from ylg.figures import save_figure
 
     path = output or Path(default)
     save_figure(fig, path)
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {path}", err=err)
 
 
 @click.group("draw")

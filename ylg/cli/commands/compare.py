@@ -147,7 +147,7 @@ def compare(
         if as_json:
             save_figure(fig, figure)  # stdout holds the JSON alone
         else:
-            write_figure(fig, figure, str(figure))
+            write_figure(fig, figure, str(figure), err=markdown)
 
 
 def _with_params(patterns: tuple[Pattern, ...], params: dict[str, int]) -> tuple[Pattern, ...]:
