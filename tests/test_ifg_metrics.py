@@ -156,6 +156,9 @@ def test_hops_give_up_on_work_and_rounds() -> None:
     assert hops_to_full_information(mats) == (15, "")
     assert hops_to_full_information(mats, max_rounds=5) == (None, "more than 5")
     assert hops_to_full_information(mats, max_work=1) == (None, "too large")
+    hop = mats[0].nnz  # word operations of one hop on 16 tokens (one word a row)
+    assert hops_to_full_information(mats, max_work=14 * hop) == (15, "")  # hops 2..15
+    assert hops_to_full_information(mats, max_work=13 * hop) == (None, "too large")  # in all
 
 
 def hops_by_dense_products(masks: Masks, limit: int = 40) -> int | None:
