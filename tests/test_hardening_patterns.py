@@ -304,3 +304,129 @@ def test_load_npz_still_unpacks_as_masks_and_meta_with_a_warning(tmp_path: Path)
         masks, meta = exported
     assert masks is exported.masks and meta is exported.meta
     assert exported.layout.describe() == "4x4, esa, s=4"
+
+
+# -- integers, unused options and checks every view of a pattern shares ------------------
+
+
+@pytest.mark.parametrize("text", ["²", "٣", "1.5"])
+def test_a_stride_that_is_not_plainly_an_integer_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """Unicode digits are not read as numbers (once '٣' was s=3), and text that
+    ``int()`` would fail on never reaches it (once a traceback)."""
+    code, _, err = run(capsys, "patterns", "show", "ltr", "-g", "3x3", "--stride", text)
+    line = one_error_line(err)
+    assert code == 2 or (code == 1 and "gives" in line), err
+
+
+def test_a_stride_rule_with_two_signs_is_a_rule_not_a_crash(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "export", "ltr", "-g", "3x3", "--stride", "+-5", "-o", "x.npz")
+    assert code != 0 and "gives -5" in one_error_line(err)
+    code, out, _ = run(capsys, "patterns", "show", "ltr", "-g", "3x3", "--stride", "--2")
+    assert code == 0 and "s=2" in out  # -(-2), as the rule reads
+
+
+@pytest.mark.parametrize("value", ["r=--5", "r=²", "r=٣", "r=+-1", "r=1.0"])
+def test_a_param_that_is_not_plainly_an_integer_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, value: str
+) -> None:
+    band = tmp_path / "band.toml"
+    band.write_text(
+        'name = "band"\ndescription = ""\nsteps = ["abs(qi - ki) <= r and abs(qj - kj) <= r"]\n'
+        "[params]\nr = 1\n"
+    )
+    code, _, err = run(capsys, "patterns", "show", str(band), "-g", "3x3", "--param", value)
+    assert code == 2 and "write a parameter as NAME=INTEGER" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["patterns", "show", "ltr", "-g", "4x4", "--nonsquare", "spatial"],
+        ["export", "ltr", "-g", "4x4", "--nonsquare", "tile", "-o", "x.npz"],
+        ["verify", "ltr", "-g", "4x4", "--nonsquare", "tile"],
+        ["compare", "ltr", "-g", "4x4", "--nonsquare", "tile"],
+        ["draw", "mask", "ltr", "-g", "4x4", "--nonsquare", "direct", "-o", "m.png"],
+        ["compare", "ltr", "-g", "4x4", "--tile", "64"],
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "would be ignored here" in one_error_line(err)
+    assert not list(tmp_path.iterdir())
+
+
+def test_compare_names_the_query_grid_and_rule_of_a_non_square_layout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["compare", "ltr", "rtl", "-g", "4x4", "--query-grid", "8x8", "--nonsquare", "spatial"]
+    code, out, _ = run(capsys, *args)
+    assert (
+        code == 0
+        and out.splitlines()[0] == "8x8 queries over 4x4 keys, non-square rule: spatial (ltr, rtl)"
+    )
+    code, out, _ = run(capsys, "compare", "ltr", "-g", "4x4")
+    assert code == 0 and out.startswith("pattern ")
+
+
+def test_draw_mask_refuses_a_query_with_no_key_as_every_other_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lower = tmp_path / "lower.toml"
+    lower.write_text('name = "lower"\ndescription = ""\nsteps = ["k < q"]\n')
+    png = tmp_path / "lower.png"
+    for args in (
+        ["draw", "mask", str(lower), "-g", "3x3", "-o", str(png)],
+        ["patterns", "show", str(lower), "-g", "3x3"],
+    ):
+        code, _, err = run(capsys, *args)
+        assert code == 2 and "leaves query 0 (cell (0, 0)) with no key" in one_error_line(err)
+    assert not png.exists()
+
+
+def test_an_export_whose_record_disagrees_with_its_masks_is_refused(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "ltr.npz"
+    load_pattern("ltr").on("4x4").save_npz(path)
+    with np.load(path) as data:
+        masks, meta = data["masks"], json.loads(str(data["meta"]))
+    meta["grid"] = "5x5"
+    edited = tmp_path / "edited.npz"
+    np.savez(edited, masks=masks, meta=np.array(json.dumps(meta)))
+    with pytest.raises(PatternError, match="records 4x4 queries over 5x5 keys, but its masks"):
+        _ = load_npz(edited).layout
+    text = tmp_path / "text.npz"
+    text.write_text("not a mask file")
+    with pytest.raises(PatternError, match=r"not a ylg mask file \(not an .npz archive\)$"):
+        load_npz(text)
+
+
+def test_pattern_fields_are_checked_when_the_pattern_is_made() -> None:
+    assert Pattern("a", "", ("k == q",), stride=np.int64(3)).stride == 3
+    with pytest.raises(PatternError, match="stride must be a positive integer or a rule, not 0"):
+        Pattern("a", "", ("k == q",), stride=0)
+    with pytest.raises(PatternError, match="one line of text"):
+        Pattern("a\nb", "", ("k == q",))
+    with pytest.raises(PatternError, match="'abs' is a function of the expressions"):
+        Pattern("a", "", ("k == q",), params={"abs": 1})
+    with pytest.raises(PatternError, match="'k' is a step variable"):
+        Pattern("a", "", ("k == q",), params={"k": 1})
+
+
+def test_rows_and_evaluate_refuse_what_they_cannot_answer() -> None:
+    masks = load_pattern("ltr").on("3x3")
+    for start, stop in ((5, 2), (0, 20), (-1, 2)):
+        with pytest.raises(PatternError, match=f"rows {start}:{stop} are not within the 9"):
+            masks.rows(0, start, stop)
+    with pytest.raises(PatternError, match="no value given for k, q in k == q"):
+        parse_expr("k == q", STEP_VARIABLES).evaluate({})

@@ -20,6 +20,8 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 # Text: any Unicode scalar value (emoji and other characters outside the BMP, control
 # characters, quotes, backslashes); surrogates are not characters and cannot be written.
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+#: A pattern's name: one line (no control characters or line separators).
+one_line = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12)
 offsets = st.integers(-23 * 60 + 1, 23 * 60 - 1).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
 scalars = st.one_of(
     text,
@@ -44,7 +46,7 @@ toml_values = st.recursive(
 
 
 @given(
-    name=text.filter(str.strip),
+    name=one_line.filter(str.strip),
     description=text,
     notes=text,
     meta=st.dictionaries(keys, toml_values, max_size=5),

@@ -10,6 +10,7 @@ import click
 
 from ylg.errors import YlgError
 from ylg.patterns import NONSQUARE_RULES, ORDERS, Grid, Layout, Masks, Pattern, load_pattern
+from ylg.patterns.expr import integer_literal
 from ylg.patterns.layout import check_nonsquare, check_stride
 
 
@@ -72,10 +73,11 @@ class ParamAssignment(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, int]:
         if isinstance(value, tuple):
             return value
-        name, sep, number = str(value).partition("=")
-        if not sep or not name.strip() or not number.strip().lstrip("-").isdigit():
+        name, sep, text = str(value).partition("=")
+        number = integer_literal(text)
+        if not sep or not name.strip() or number is None:
             self.fail(f"write a parameter as NAME=INTEGER, like r=3, not {value!r}", param, ctx)
-        return name.strip(), int(number)
+        return name.strip(), number
 
 
 GRID = GridType()
@@ -153,6 +155,22 @@ def layout_option_list(required: bool = True) -> list[Callable[[Callable[..., An
     ]
 
 
+def check_nonsquare_use(query_grid: Grid | None, nonsquare: str | None) -> None:
+    """Refuse ``--nonsquare`` without ``--query-grid``: it says how queries map onto
+    another key grid, and would be ignored.
+
+    >>> check_nonsquare_use(None, "tile")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: --nonsquare says how a --query-grid maps onto the key grid; ...
+    """
+    if nonsquare is not None and query_grid is None:
+        raise YlgError(
+            "--nonsquare says how a --query-grid maps onto the key grid; give --query-grid"
+            " too (it would be ignored here)"
+        )
+
+
 #: The names the layout options hand to a command before they become one Layout.
 LAYOUT_NAMES = ("grid", "query_grid", "order", "nonsquare", "stride")
 
@@ -162,6 +180,7 @@ def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     the command as one :class:`~ylg.patterns.Layout` named ``layout``."""
 
     def build(_: dict[str, Any], **values: Any) -> tuple[str, Layout]:
+        check_nonsquare_use(values["query_grid"], values["nonsquare"])
         return "layout", Layout(**values)
 
     return merge_options(fn, layout_option_list(), LAYOUT_NAMES, build)

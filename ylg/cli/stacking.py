@@ -20,6 +20,7 @@ import click
 from ylg.cli.options import (
     LAYOUT_NAMES,
     PATTERN,
+    check_nonsquare_use,
     check_param_names,
     layout_option_list,
     merge_options,
@@ -86,6 +87,7 @@ def choose_stack(
     assert pattern is not None
     if grid is None:
         raise YlgError("give --grid (like --grid 32x32 or --grid 16x32x32)")
+    check_nonsquare_use(query_grid, nonsquare)
     depth = 1 if layers is None else layers
     laid = pattern.with_params(dict(check_param_names(params)))
     layout = Layout(grid, query_grid, order, nonsquare, stride)

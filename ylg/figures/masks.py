@@ -143,7 +143,11 @@ def pooled_masks(
     for t in range(steps):
         for start in range(0, nq, rows_per_block):
             stop = min(nq, start + rows_per_block)
-            block = masks.rows(t, start, stop) if isinstance(masks, Masks) else masks[t, start:stop]
+            block = (
+                masks.checked_rows(t, start, stop)
+                if isinstance(masks, Masks)
+                else masks[t, start:stop]
+            )
             if col_order is not None:
                 block = np.take(block, col_order, axis=1)  # several times faster than [:, order]
             columns[start:stop] = np.logical_or.reduceat(block, col_starts, axis=1)
@@ -280,7 +284,10 @@ def draw_masks(
     if by_order:
         rank = f"rank in the {source.order} order"
         square = source.square
-        labels = (f"key {rank}", f"query {rank}" if square else "query, by its key cell's rank")
+        query = f"query {rank}" if square else "query, by its key cell's rank"
+        if not square and source.nonsquare == "direct":  # queries ranked on their own grid
+            query = f"query {rank} of the query grid"
+        labels = (f"key {rank}", query)
     for i, (label, image) in enumerate(images):
         ax = fig.add_subplot(1, len(images), i + 1)
         rows, cols = image.shape[:2]

@@ -57,7 +57,7 @@ class Exported:
         """The complete layout the masks were built on."""
         meta = self.meta
         try:
-            return Layout(
+            layout = Layout(
                 Grid.parse(meta["grid"]),
                 Grid.parse(meta["query_grid"]),
                 meta["order"],
@@ -68,6 +68,13 @@ class Exported:
             raise PatternError(
                 f"{self.path}: incomplete metadata in the mask file ({exc})"
             ) from exc
+        _, nq, nk = self.masks.shape
+        if (layout.query_grid.size, layout.grid.size) != (nq, nk):
+            raise PatternError(
+                f"{self.path}: records {layout.query_grid} queries over {layout.grid} keys,"
+                f" but its masks are {nq} x {nk}"
+            )
+        return layout
 
 
 def load_npz(path: "str | os.PathLike[str]") -> Exported:
@@ -82,6 +89,8 @@ def load_npz(path: "str | os.PathLike[str]") -> Exported:
     ((2, 16, 16), '4x4, esa, s=4', 'ltr')
     """
     try:
+        if not zipfile.is_zipfile(path):
+            raise ValueError("not an .npz archive")
         with np.load(path, allow_pickle=False) as data:
             masks = data["masks"]
             meta = json.loads(str(data["meta"]))

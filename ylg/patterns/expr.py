@@ -160,6 +160,9 @@ class Expr:
                [0, 1, 0],
                [0, 1, 1]])
         """
+        missing = [name for name in self.variables if name not in env]
+        if missing:
+            raise PatternError(f"no value given for {', '.join(sorted(missing))} in {self.source}")
         fn = self._plain.get(backend)
         if fn is None:
             fn = self._plain[backend] = self.compile(backend=backend)
@@ -210,6 +213,20 @@ class Expr:
 
 
 # -- parsing ---------------------------------------------------------------------
+
+
+def integer_literal(text: str) -> int | None:
+    """``text`` as an integer when it is one written plainly (ASCII digits, at most one
+    sign, spaces around), else None: ``"+-5"``, ``"²"`` and ``"٣"`` are not integers.
+
+    >>> integer_literal(" -12 "), integer_literal("+-5"), integer_literal("²")
+    (-12, None, None)
+    """
+    body = text.strip()
+    digits = body[1:] if body[:1] in ("+", "-") else body
+    if digits.isascii() and digits.isdigit():
+        return int(body)
+    return None
 
 
 def parse_expr(

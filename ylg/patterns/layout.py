@@ -87,12 +87,19 @@ def check_stride(stride: "int | str") -> "int | str":
     ...
     ylg.errors.PatternError: stride rule 'n>1': expression must be an integer, got a boolean: n>1
     """
-    from ylg.patterns.expr import INT, STRIDE_FUNCTIONS, STRIDE_VARIABLES, parse_expr
+    from ylg.patterns.expr import (
+        INT,
+        STRIDE_FUNCTIONS,
+        STRIDE_VARIABLES,
+        integer_literal,
+        parse_expr,
+    )
 
     if isinstance(stride, str):
         text = stride.strip()
-        if text.lstrip("+-").isdigit():
-            stride = int(text)
+        number = integer_literal(text)
+        if number is not None:
+            stride = number
         else:
             try:
                 parse_expr(text, STRIDE_VARIABLES, want=INT, functions=STRIDE_FUNCTIONS)

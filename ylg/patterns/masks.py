@@ -368,6 +368,8 @@ class Masks(OnLayout):
         ([[1, 0, 0, 0], [1, 1, 0, 0]], [[False], [True]])
         """
         self._check_step(step)
+        if not 0 <= start <= stop <= self.nq:
+            raise PatternError(f"rows {start}:{stop} are not within the {self.nq} queries")
         try:
             out = self._evaluator(step, keys is not None)(self._env(start, stop, keys))
         except PatternError as exc:
@@ -392,9 +394,9 @@ class Masks(OnLayout):
             )
 
     def _empty_row_error(self, step: int, row: int) -> PatternError:
-        cell = self.query_grid.cell(row)
+        cell = "" if self.query_grid.ndim == 1 else f" (cell {self.query_grid.cell(row)})"
         return PatternError(
-            f"pattern {self.pattern.name!r}, step {step + 1} leaves query {row} (cell {cell})"
+            f"pattern {self.pattern.name!r}, step {step + 1} leaves query {row}{cell}"
             f" with no key to attend on the {self.describe()} layout"
         )
 
@@ -434,12 +436,24 @@ class Masks(OnLayout):
         out = np.empty((len(steps), self.nq, self.nk), dtype=bool)
         for slot, s in enumerate(steps):
             for start, stop in self._blocks():
-                block = out[slot, start:stop]
-                block[...] = self.rows(s, start, stop)
-                empty = ~block.any(axis=1)
-                if empty.any():
-                    raise self._empty_row_error(s, start + int(np.argmax(empty)))
+                out[slot, start:stop] = self.checked_rows(s, start, stop)
         return out if step is None else out[0]
+
+    def checked_rows(self, step: int, start: int, stop: int) -> np.ndarray:
+        """:meth:`rows`, refused (:class:`PatternError`) when a query of them attends no
+        key: what every whole-mask view checks.
+
+        >>> from ylg.patterns import Pattern
+        >>> Pattern("lower", "", ("k < q",)).on("3").checked_rows(0, 0, 2)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ylg.errors.PatternError: pattern 'lower', step 1 leaves query 0 with no key to attend ...
+        """
+        block = self.rows(step, start, stop)
+        empty = ~block.any(axis=1)
+        if empty.any():
+            raise self._empty_row_error(step, start + int(np.argmax(empty)))
+        return block
 
     def csr(self, step: int) -> sp.csr_array:
         """One step (0-based) as a scipy CSR boolean array ``[nq, nk]``, built block by block

@@ -22,6 +22,7 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -85,9 +86,10 @@ def check_params(values: Mapping[str, Any], origin: str = "pattern") -> dict[str
                 f"{origin}: parameter names are lower-case identifiers (a-z, 0-9, _), not {name!r}"
             )
         if name in _RESERVED:
-            raise PatternError(
-                f"{origin}: parameter {name!r} is a step variable; pick another name"
+            kind = (
+                "a function of the expressions" if name in STRIDE_FUNCTIONS else "a step variable"
             )
+            raise PatternError(f"{origin}: parameter {name!r} is {kind}; pick another name")
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise PatternError(f"{origin}: parameter {name!r} must be an integer, not {value!r}")
         if abs(int(value)) > MAX_LITERAL:
@@ -123,6 +125,16 @@ class Pattern:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise PatternError("a pattern needs a non-empty name")
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in self.name):
+            raise PatternError(f"a pattern's name is one line of text, not {self.name!r}")
+        stride = self.stride
+        if isinstance(stride, np.integer):
+            object.__setattr__(self, "stride", int(stride))
+        if isinstance(self.stride, int) and not isinstance(self.stride, bool) and self.stride < 1:
+            raise PatternError(
+                f"pattern {self.name!r}: the stride must be a positive integer or a rule,"
+                f" not {self.stride}"
+            )
         if not isinstance(self.description, str):
             raise PatternError(f"pattern {self.name!r}: description must be a string")
         steps = self.steps

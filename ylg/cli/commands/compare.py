@@ -18,6 +18,7 @@ from ylg.cli.options import (
     PATTERN,
     STRIDE,
     STRIDE_HELP,
+    check_nonsquare_use,
     check_param_names,
     grid_option,
     orders_option,
@@ -66,7 +67,9 @@ from ylg.progress import progress as progress_bar
 )
 @click.option("--markdown", is_flag=True, help="Print markdown tables.")
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
+@click.pass_context
 def compare(
+    ctx: click.Context,
     patterns: tuple[Pattern, ...],
     grid: Grid,
     query_grid: Grid | None,
@@ -104,6 +107,10 @@ def compare(
 
     if as_json and markdown:
         raise YlgError("--json and --markdown are two formats; choose one")
+    check_nonsquare_use(query_grid, nonsquare)
+    tile_given = ctx.get_parameter_source("tile") is click.core.ParameterSource.COMMANDLINE
+    if tile_given and not tiles and figure is None:
+        raise YlgError("--tile goes with --tiles or --figure; it would be ignored here")
     patterns = _with_params(patterns, dict(check_param_names(params)))
     layouts = [Layout(grid, query_grid, order, nonsquare, stride) for order in (orders or (None,))]
     jobs = [(p, layout) for p in patterns for layout in layouts]
@@ -111,9 +118,10 @@ def compare(
     bar = progress_bar(
         jobs, desc="patterns", unit="pattern", leave=False, disable=len(jobs) < 2 or tiles
     )
-    results, reports = [], []
+    results, reports, rules = [], [], {}
     for pattern, layout in bar:
         masks = pattern.on(layout)
+        rules.setdefault(masks.nonsquare, []).append(masks.pattern.name)
         results.append(metrics(masks))
         if tiles:
             reports.append((masks, order_tiles(masks, tile, progress=True)))
@@ -130,6 +138,11 @@ def compare(
             ]
         click.echo(json.dumps(out))
     else:
+        if query_grid is not None and query_grid != grid:
+            named = "; ".join(
+                f"{rule} ({', '.join(dict.fromkeys(n))})" for rule, n in rules.items()
+            )
+            click.echo(f"{query_grid} queries over {grid} keys, non-square rule: {named}\n")
         click.echo(format_table(results, markdown=markdown))
         if tiles:
             click.echo(
