@@ -375,7 +375,10 @@ def test_commands_end_cleanly_on_any_option_values(
     STATS["exit"][code] = STATS["exit"].get(code, 0) + 1
     stderr = err.getvalue()
     shown = f"ylg {' '.join(args)!r}: exit {code}\nstderr: {stderr[-2000:]}"
-    assert code in (0, 1, 2), shown
+    # 3: a sampled k-token flow check that found no failure (undecided, verify --flow)
+    assert code in (0, 1, 2) or (code == 3 and args[0] == "verify" and "--flow" in args), shown
+    if code == 3:
+        assert "undecided" in out.getvalue(), shown
     assert "Traceback" not in stderr, shown
     if code == 2:
         lines = visible_lines(stderr)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
@@ -269,6 +270,21 @@ def test_exact_refuses_an_absurd_two_token_check_in_one_line() -> None:
     assert "\n" not in str(info.value)
     sampled = k_flow(masks, 2, samples=2)
     assert not sampled.exact and sampled.samples == 2
+
+
+@pytest.mark.parametrize("grid, samples", [("1x2", 200), ("2x2", 36), ("2x2", 35)])
+def test_a_sample_as_large_as_the_pairs_is_the_exact_check(grid: str, samples: int) -> None:
+    """Asked to sample more pairs of 2-sets than there are (1 on 1x2, 36 on 2x2), every
+    pair is checked instead: a decided answer, not "undecided" from repeated draws."""
+    masks = load_pattern("ltr").on(grid)
+    sampled = k_flow(masks, 2, exact=False, samples=samples)
+    exact = k_flow(masks, 2, exact=True)
+    assert sampled.pairs == math.comb(masks.nk, 2) ** 2
+    if samples >= sampled.pairs:
+        assert sampled.exact and sampled.holds == exact.holds is not None
+        assert sampled.min_flow == exact.min_flow
+    else:
+        assert not sampled.exact and sampled.samples == samples
 
 
 # -- the parts ------------------------------------------------------------------------

@@ -166,7 +166,9 @@ def k_flow(
 ) -> KFlow:
     """Whether every k inputs can send k units of flow to every k outputs.
 
-    ``exact=None`` decides by :func:`exact_work`; ``k = 1`` is always answered exactly
+    ``exact=None`` decides by :func:`exact_work` (``exact=False`` samples, unless there
+    are no more pairs of k-sets than ``samples``: then all are checked, exactly); ``k = 1``
+    is always answered exactly
     by :func:`ylg.ifg.full_information`, ``k = 2`` exactly by one-token cuts (see
     :func:`_exact_two`) up to 64x64 or so.
 
@@ -195,6 +197,7 @@ def k_flow(
     start = time.perf_counter()
     grids = layer_grids(masks)
     sampled: dict[str, Any] = {}
+    pairs = math.comb(masks.nk, k) * math.comb(masks.nq, k)
     if k == 1:
         fi = full_information(masks, examples=examples, progress=progress)
         worst = [Witness([(i, ic)], [(o, oc)], 0, []) for i, ic, o, oc in fi.examples]
@@ -206,6 +209,8 @@ def k_flow(
         budget, limit = (TWO_FLOW_BUDGET, TWO_FLOW_LIMIT) if k == 2 else (EXACT_BUDGET, EXACT_LIMIT)
         if exact is None:
             exact = work <= budget
+        elif not exact and pairs <= samples and work <= limit:
+            exact = True  # a sample as large as the pairs is better checked pair by pair
         elif exact and work > limit:
             raise YlgError(
                 f"an exact {k}-token flow check of {masks.describe()} is too large"
@@ -223,7 +228,7 @@ def k_flow(
         holds=min_flow >= k if exact or min_flow < k else None,
         exact=exact,
         min_flow=min_flow,
-        pairs=math.comb(masks.nk, k) * math.comb(masks.nq, k),
+        pairs=pairs,
         worst=worst,
         seconds=time.perf_counter() - start,
         pattern=masks.pattern.name,
