@@ -106,6 +106,33 @@ def test_out_and_output_are_one_option(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 2 and "given 2 times" in err
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "-c", "{tmp}", "-o", "s.jpg"], "s.jpg: write a .png file."),
+        (["sample", "-c", "{tmp}", "-o", "newdir/"], "newdir/ names a folder; give a file"),
+        (["draw", "mask", "ltr", "-g", "3x3", "-o", "afile/m.png"], "afile is a file, not a"),
+        (["eval", "{tmp}", "{tmp}", "--json", "afile/m.json"], "afile is a file, not a"),
+        (["invert", "{tmp}/afile", "-c", "{tmp}", "-o", "afile/inv"], "afile is a file, not a"),
+        (["train", "--preset", "digits", "-o", "afile/run"], "afile is a file, not a folder"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    """Checked when the options are read: once, an inversion ran for minutes and then
+    ended in a traceback because its -o lay under a file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    code, err = run(capsys, *(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_a_bad_device_is_refused_before_anything_is_read(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -90,6 +90,46 @@ def test_eval_limit_and_same_set(sets: tuple[Path, Path]) -> None:
     assert "FID  0.0000" in out.stdout and "10 used" in out.stdout
 
 
+def test_eval_n_draws_a_random_sample_of_a_folder_sorted_by_class(tmp_path: Path) -> None:
+    """A training-style folder (one subfolder per class, dark then bright) against
+    generated images of both kinds: --n 40 must sample both classes, not take the first
+    40 files (all dark), which made the FID ~30 where the whole sets give ~0.1."""
+    rng = np.random.default_rng(1)
+
+    def images(dark: bool, n: int) -> np.ndarray:
+        low, high = (0, 80) if dark else (170, 256)
+        return rng.integers(low, high, (n, 16, 16, 3), dtype=np.uint8)
+
+    for name, dark in (("a_dark", True), ("b_bright", False)):
+        (tmp_path / "real" / name).mkdir(parents=True)
+        for i, image in enumerate(images(dark, 40)):
+            Image.fromarray(image).save(tmp_path / "real" / name / f"{i:03d}.png")
+    fake = np.stack([images(i % 2 == 0, 1)[0] for i in range(80)])
+    np.save(tmp_path / "fake.npy", fake)
+    fids = []
+    for extra in ([], ["--n", "40"]):
+        report = tmp_path / f"m{len(extra)}.json"
+        result = ylg(
+            "eval",
+            str(tmp_path / "real"),
+            str(tmp_path / "fake.npy"),
+            "-x",
+            "random",
+            "--device",
+            "cpu",
+            "--is-splits",
+            "2",
+            "--no-progress",
+            "--json",
+            str(report),
+            *extra,
+        )
+        assert result.returncode == 0, result.stderr
+        fids.append(json.loads(report.read_text())["fid"])
+    whole, sampled = fids
+    assert whole < 1.0 and sampled < 3.0, fids
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from ylg.errors import YlgError
 from ylg.gan.run.checkpoint import list_checkpoints, load_checkpoint
 from ylg.gan.run.config import config_toml
 from ylg.gan.run.monitor import read_log
@@ -287,6 +289,88 @@ def test_a_folder_of_the_users_own_files_is_not_written_over(
     assert train(cfg, hidden, progress=False).step == 1
 
 
+def test_a_config_toml_that_is_not_a_runs_is_not_written_over(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = '[tool.foo]\nimportant = "my settings"\n'
+    (tmp_path / "config.toml").write_text(mine)
+    code, _, err = ylg_inline(capsys, "train", "--config", str(tiny), "--out", str(tmp_path))
+    assert code == 2 and "is not a run's config" in err and err.count("\n") == 1
+    assert (tmp_path / "config.toml").read_text() == mine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_an_out_folder_that_cannot_be_made_is_refused_before_any_work(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "run"
+    code, _, err = ylg_inline(capsys, "train", "--config", str(tiny), "--out", str(out))
+    assert code == 2 and "afile is a file, not a folder" in err and err.count("\n") == 1
+
+
+def folder_of_images(root: Path, count: int = 8) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        for i in range(count // 2):
+            pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def test_a_data_folder_is_recorded_whole_and_resumes_from_anywhere(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder_of_images(tmp_path / "imgs")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(tiny).replace(
+        data="imgs", iterations=2, attention="none", tensorboard=False, batch_size=4
+    )
+    first = train(cfg, tmp_path / "run", progress=False)
+    recorded = load_config(tmp_path / "run" / "config.toml").data
+    assert recorded == str(tmp_path / "imgs") and first.step == 2
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    more = {"iterations": 3}
+    assert train(None, tmp_path / "run", resume=True, progress=False, overrides=more).step == 3
+    same = {"iterations": 4, "data": "../imgs"}  # the same folder, named from here
+    assert train(None, tmp_path / "run", resume=True, progress=False, overrides=same).step == 4
+    with pytest.raises(YlgError, match="cannot change data"):
+        other = folder_of_images(elsewhere / "imgs")
+        train(None, tmp_path / "run", resume=True, progress=False, overrides={"data": "imgs"})
+    assert other.is_dir()
+
+
+def test_a_folder_named_like_a_bundled_set_is_not_silently_replaced(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder_of_images(tmp_path / "photos")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(tiny).replace(
+        data="photos", iterations=1, attention="none", tensorboard=False, batch_size=4
+    )
+    with pytest.raises(YlgError, match=r"write --data \./photos for the folder"):
+        train(cfg, tmp_path / "run", progress=False)
+    folder = train(cfg.replace(data="./photos"), tmp_path / "run2", progress=False)
+    assert folder.step == 1
+
+
+def test_a_data_error_in_a_loader_worker_is_one_line(tiny: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad" / "x"
+    bad.mkdir(parents=True)
+    for i in range(4):
+        (bad / f"{i}.png").write_bytes(b"not a png")
+    args = ["train", "--config", str(tiny), "--data", str(tmp_path / "bad"), "-q"]
+    result = ylg(*args, "--num-workers", "2", "--out", str(tmp_path / "run"), timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in lines[0]
+
+
 def test_a_run_from_before_the_rename_of_steps_resumes(tiny: Path, tmp_path: Path) -> None:
     """Runs saved when the training length was called ``steps`` (config.toml and every
     checkpoint) load and resume, ``steps`` read as ``iterations``; --steps still works."""
@@ -324,6 +408,41 @@ def test_a_corrupt_checkpoint_is_named_not_loaded(tiny: Path, tmp_path: Path) ->
     assert done.returncode == 2
     assert f"checkpoint {path} is corrupt (sha256 mismatch); not loaded" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_resuming_names_the_way_on_past_a_corrupt_checkpoint_and_a_short_length(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """A corrupt newest checkpoint: the error names the one before it. A resume asking
+    for fewer iterations than the run has done is refused (once it trained nothing and
+    wrote the shorter length into config.toml). A killed write's temporary file goes
+    at the next checkpoint."""
+    cfg = load_config(tiny).replace(iterations=4, tensorboard=False, attention="none")
+    train(cfg, tmp_path, progress=False)
+    folder = tmp_path / "checkpoints"
+    stale = folder / ".step-00000006.ckpt.999999.tmp"
+    stale.write_bytes(b"partial")
+    shorter = ylg("train", "--out", str(tmp_path), "--resume", "--iterations", "3", "-q")
+    assert shorter.returncode == 2 and "is at step 4, past iterations 3" in shorter.stderr
+    assert load_config(tmp_path / "config.toml").iterations == 4
+    assert train(None, tmp_path, resume=True, progress=False, overrides={"iterations": 6}).step == 6
+    assert not stale.exists()
+    newest = folder / "step-00000006.ckpt"
+    data = bytearray(newest.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    newest.write_bytes(bytes(data))
+    done = ylg("train", "--out", str(tmp_path), "--resume", "-q")
+    assert done.returncode == 2 and "(sha256 mismatch)" in done.stderr
+    assert "resume from the checkpoint before it, step-00000004.ckpt (step 4)" in done.stderr
+
+
+def test_images_beside_class_folders_are_refused_not_left_out(tmp_path: Path) -> None:
+    from ylg.gan.training.data import load_dataset
+
+    root = folder_of_images(tmp_path / "data")
+    (root / "loose.png").write_bytes((root / "cat" / "0.png").read_bytes())
+    with pytest.raises(YlgError, match="holds 1 image.s. beside its class folders .cat, dog."):
+        load_dataset(str(root), 32)
 
 
 def test_a_folder_with_a_corrupt_image_trains_and_counts_it(tmp_path: Path) -> None:

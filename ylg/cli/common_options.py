@@ -27,6 +27,7 @@ file or folder to write, the device, and the settings of an inversion.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -77,6 +78,10 @@ class OutputPath(click.Path):
     click.exceptions.BadParameter: the path is empty; give a file or folder name.
     """
 
+    def __init__(self, *args: Any, suffixes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suffixes = suffixes  # a file's allowed endings (any when empty)
+
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         text = str(value)
         if not text.strip():
@@ -88,7 +93,38 @@ class OutputPath(click.Path):
                 param,
                 ctx,
             )
-        return super().convert(value, param, ctx)
+        if not self.dir_okay and text.endswith(("/", os.sep)):
+            self.fail(f"{text} names a folder; give a file name.", param, ctx)
+        path = super().convert(value, param, ctx)
+        if self.suffixes and Path(path).suffix.lower() not in self.suffixes:
+            self.fail(f"{path}: write a {' or '.join(self.suffixes)} file.", param, ctx)
+        blocked = unwritable(Path(path))
+        if blocked:
+            self.fail(f"cannot write {path}: {blocked}", param, ctx)
+        return path
+
+
+def unwritable(path: Path) -> str:
+    """Why nothing can be written at ``path`` (a file or a folder to make), or "": the
+    nearest part of it that exists must be a folder one may write in. Checked before
+    any work, so a long run never ends on a path it could not write.
+
+    >>> import tempfile
+    >>> unwritable(Path(tempfile.mkdtemp()) / "new" / "run")
+    ''
+    >>> unwritable(Path(__file__) / "run")  # doctest: +ELLIPSIS
+    '...common_options.py is a file, not a folder'
+    """
+    for part in (path, *path.parents):
+        if part.exists() or part.is_symlink():
+            if part == path:
+                return ""  # click has checked what it is
+            if not part.is_dir():
+                return f"{part} is a file, not a folder"
+            if not os.access(part, os.W_OK | os.X_OK):
+                return f"{part} is not a folder one may write in"
+            return ""
+    return ""
 
 
 def output_option(
@@ -98,9 +134,11 @@ def output_option(
     default: Path | None = None,
     required: bool = False,
     callback: Callable[[click.Context, click.Parameter, Any], Any] | None = None,
+    suffixes: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
     """``-o/--out/--output PATH`` (the value arrives as ``output``): a ``kind="file"``
-    to write, or a ``kind="folder"`` to write into; ``callback`` checks it further.
+    to write (with one of ``suffixes``, when given), or a ``kind="folder"`` to write
+    into; ``callback`` checks it further.
 
     >>> decorate = output_option(kind="folder", default=Path("runs"), help="Run folder.")
     >>> option = decorate(lambda output: None).__click_params__[0]
@@ -109,7 +147,9 @@ def output_option(
     """
     if kind not in ("file", "folder"):
         raise ValueError(f"kind must be 'file' or 'folder', not {kind!r}")
-    path = OutputPath(dir_okay=kind == "folder", file_okay=kind == "file", path_type=Path)
+    path = OutputPath(
+        dir_okay=kind == "folder", file_okay=kind == "file", path_type=Path, suffixes=suffixes
+    )
     # click takes default=None as a value given, and then never asks for a required option.
     given = {} if default is None else {"default": default, "show_default": True}
     return click.option(

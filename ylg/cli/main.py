@@ -18,6 +18,21 @@ from ylg import __version__
 from ylg.errors import YlgError
 
 
+def one_line(exc: YlgError) -> str:
+    """The error's message; for one a torch DataLoader worker raised (re-raised with the
+    worker's whole traceback as its text), the original message alone.
+
+    >>> one_line(YlgError("Caught YlgError in DataLoader worker process 0.\\nOriginal"
+    ...     " Traceback (most recent call last):\\n  File ...\\nylg.errors.YlgError: bad.png"))
+    'bad.png'
+    """
+    text = str(exc)
+    if "\nOriginal Traceback" in text:
+        last = text.rstrip().splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return text
+
+
 class YlgGroup(click.Group):
     """A click group that lists its commands in the order they were added."""
 
@@ -115,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
     except YlgError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)
     except MemoryError:
         click.echo("Error: out of memory; use a smaller grid, batch or model", err=True)

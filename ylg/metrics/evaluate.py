@@ -42,8 +42,8 @@ def extract(
     progress: bool = True,
     desc: str = "features",
 ) -> Embeddings:
-    """Features (and logits) of the first ``limit`` images of ``images`` (all by default),
-    in batches, with a tqdm progress bar."""
+    """Features (and logits) of the first ``limit`` readable images of ``images`` (all by
+    default), in batches, with a tqdm progress bar."""
     if batch_size < 1:
         raise YlgError(f"batch size must be >= 1, got {batch_size}")
     if limit is not None and limit < 1:
@@ -147,7 +147,12 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
 ) -> MetricsReport:
-    """FID and KID between ``real`` and ``fake``, IS of ``fake``, with ``extractor``."""
+    """FID and KID between ``real`` and ``fake``, IS of ``fake``, with ``extractor``.
+    With ``limit``, each set gives at most that many images, a random sample drawn with
+    ``seed`` (:meth:`ImageSet.drawn`), not its first ones."""
+    if limit is not None:
+        real = real.drawn(seed) if limit < len(real) else real
+        fake = fake.drawn(seed) if limit < len(fake) else fake
     real_emb = extract(extractor, real, batch_size, limit, progress, desc="real features")
     fake_emb = extract(extractor, fake, batch_size, limit, progress, desc="generated features")
     _enough(real_emb, real, "real")

@@ -21,6 +21,7 @@ for each in :attr:`ImageSet.skipped_files`). Every Pillow mode is read correctly
 
 from __future__ import annotations
 
+import copy
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -62,6 +63,17 @@ class ImageSet(ABC):
         shown = "; ".join(f"{path.name}: {why}" for path, why in self.skipped_files[:most])
         more = len(self.skipped_files) - most
         return shown + (f"; and {more} more" if more > 0 else "")
+
+    def drawn(self, seed: int) -> ImageSet:
+        """The same images in an order shuffled with ``seed``, so that the first N of
+        them are a random sample (a folder sorted by class would otherwise give the first
+        classes only). Generated images are random already: they come back as they are.
+
+        >>> images = ArrayImages(np.arange(5, dtype=np.uint8).reshape(5, 1, 1, 1))
+        >>> [round(float(b[0, 0, 0, 0]) * 127.5 + 127.5) for b in images.drawn(0).batches(1)]
+        [2, 4, 3, 0, 1]
+        """
+        return self
 
     @abstractmethod
     def __len__(self) -> int:
@@ -115,6 +127,12 @@ class ArrayImages(ImageSet):
                 )
         self.array = array
         self.source = source
+        self.order: np.ndarray | None = None  # set by drawn(): the images' order
+
+    def drawn(self, seed: int) -> ArrayImages:
+        out = copy.copy(self)
+        out.order = np.random.default_rng(seed).permutation(len(self))
+        return out
 
     @classmethod
     def from_file(cls, path: str | Path) -> ArrayImages:
@@ -142,7 +160,10 @@ class ArrayImages(ImageSet):
 
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         for start in range(0, len(self), batch_size):
-            chunk = self.array[start : start + batch_size]
+            if self.order is None:
+                chunk = self.array[start : start + batch_size]
+            else:
+                chunk = self.array[self.order[start : start + batch_size]]
             if chunk.shape[1] == 1:
                 chunk = np.repeat(chunk, 3, axis=1)
             if chunk.dtype == np.uint8:
@@ -156,7 +177,8 @@ class ArrayImages(ImageSet):
 
 
 class FolderImages(ImageSet):
-    """The image files under a folder, searched recursively, in sorted order."""
+    """The image files under a folder, searched recursively, in sorted order (shuffled by
+    :meth:`drawn`)."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
@@ -169,6 +191,12 @@ class FolderImages(ImageSet):
             raise YlgError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {self.folder}")
         self.skipped = 0
         self.skipped_files = []
+
+    def drawn(self, seed: int) -> FolderImages:
+        out = copy.copy(self)
+        order = np.random.default_rng(seed).permutation(len(self.files))
+        out.files = [self.files[i] for i in order]
+        return out
 
     def __len__(self) -> int:
         return len(self.files)

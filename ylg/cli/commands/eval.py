@@ -59,8 +59,8 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
     "limit",
     low=2,
     default=None,
-    help="Use at most N images of each set (default: all; with --checkpoint: "
-    f"{CHECKPOINT_SAMPLES}, the number of samples drawn).",
+    help="Use at most N images of each set, a random sample drawn with --seed (default:"
+    f" all; with --checkpoint: {CHECKPOINT_SAMPLES}, the number of samples drawn).",
 )
 @device_option("Where the extractor runs:")
 @click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
@@ -79,7 +79,7 @@ def _describe(name: str, images: ImageSet, used: int) -> str:
     help="Images per KID subset (at most the smaller set).",
 )
 @click.option("--is-splits", type=click.IntRange(min=1), default=10, show_default=True)
-@seed_option("Seed of the KID subsets and latents.")
+@seed_option("Seed of the KID subsets, the latents and the --n sample of each set.")
 @click.option(
     "--json",
     "json_path",

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 @seed_option("Seed of the latents (0 to 2^32-1).")
 @raw_option()
 @device_option()
-@output_option(kind="file", required=True, help="PNG file to write.")
+@output_option(kind="file", required=True, help="PNG file to write.", suffixes=(".png",))
 def sample(
     checkpoint: Path,
     count: int,

@@ -85,7 +85,7 @@ def train(
     if result.resumed_from is not None:
         click.echo(f"resumed from {result.resumed_from}")
     losses = ", ".join(f"{k} {v:.4f}" for k, v in result.losses.items())
-    click.echo(f"step {result.step}: {losses}")
+    click.echo(f"step {result.step}: {losses or 'nothing left to train (give more --iterations)'}")
     if result.skipped_images:
         click.echo(f"skipped {result.skipped_images} unreadable image(s)")
     if result.samples is not None:

@@ -110,9 +110,16 @@ def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
 
 
 def prune_checkpoints(run_dir: str | os.PathLike[str], keep: int) -> None:
-    """Delete all but the newest ``keep`` checkpoints."""
+    """Delete all but the newest ``keep`` checkpoints, and the temporary files of
+    checkpoint writes that other processes left when killed (one writer per run)."""
     for _, path in list_checkpoints(run_dir)[:-keep]:
         path.unlink(missing_ok=True)
+    folder = Path(run_dir) / FOLDER
+    for path in folder.glob(".step-*.ckpt.*.tmp") if folder.is_dir() else ():
+        if _NAME.match(path.name[1:].rsplit(".", 2)[0]) and not path.name.endswith(
+            f".{os.getpid()}.tmp"
+        ):
+            path.unlink(missing_ok=True)
 
 
 def weights_digest(model: torch.nn.Module) -> str:

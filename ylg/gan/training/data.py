@@ -68,8 +68,15 @@ class FolderImages(Dataset):
             if found:
                 files += [(f, len(self.classes)) for f in found]
                 self.classes.append(sub.name)
+        loose = _image_files(root, recursive=False)
+        if files and loose:
+            raise YlgError(
+                f"{root} holds {len(loose)} image(s) beside its class folders"
+                f" ({', '.join(self.classes[:3])}{', ...' if len(self.classes) > 3 else ''}),"
+                " which would be left out: move them into a class folder"
+            )
         if not files:
-            files = [(f, 0) for f in _image_files(root, recursive=False)]
+            files = [(f, 0) for f in loose]
             self.classes = [root.name]
         if not files:
             raise YlgError(
@@ -172,8 +179,25 @@ def photos(resolution: int, crops: int = PHOTO_CROPS) -> TensorImages:
     return TensorImages(x, torch.tensor([label for _, label, _ in cut]), classes)
 
 
+def data_folder(source: str) -> Path | None:
+    """The folder ``--data source`` names, absolute (None for a bundled set or none):
+    what a run records, so that it resumes from any working folder.
+
+    >>> data_folder("photos") is None, data_folder("~/images").is_absolute()
+    (True, True)
+    """
+    if source in BUNDLED or not source:
+        return None
+    return Path(os.path.abspath(os.path.expanduser(source)))
+
+
 def load_dataset(source: str, resolution: int) -> TensorImages | FolderImages:
     """``digits``, ``photos`` or a folder path."""
+    if source in BUNDLED and Path(source).is_dir():
+        raise YlgError(
+            f"--data {source} names the bundled set, and ./{source} is a folder here too:"
+            f" write --data ./{source} for the folder, or run from another folder"
+        )
     if source == "digits":
         return digits(resolution)
     if source == "photos":

@@ -25,6 +25,7 @@ from ylg.errors import YlgError
 from ylg.gan.models.slots import pattern_text, slot_pattern
 from ylg.gan.run.config import TrainConfig, pattern_sha256
 from ylg.gan.run.presets import load_config
+from ylg.gan.training.data import data_folder
 
 # Keys a resumed run may change; every other key must match the checkpoint's run.
 RUNTIME_KEYS = frozenset(
@@ -88,6 +89,8 @@ def _run_changes(base: TrainConfig, other: TrainConfig) -> tuple[dict[str, Any],
     """The keys ``other`` changes from ``base`` (with their new values), and those of
     them that would make it another run (all but the runtime keys and the name)."""
     changed = {k: v for k, v in other.to_dict().items() if v != getattr(base, k)}
+    if "data" in changed and data_folder(base.data) == data_folder(other.data) is not None:
+        del changed["data"]  # the same folder, named from another working folder
     return changed, sorted(set(changed) - RUNTIME_KEYS - {"name"})
 
 
@@ -201,6 +204,10 @@ def unstarted_config(
         except YlgError as exc:
             if resume:
                 raise YlgError(f"{exc} (the run's config.toml: fix it, or delete it)") from None
+            raise YlgError(
+                f"{path} is not a run's config ({exc}); a new run would write over it: choose"
+                " a new or empty --out"
+            ) from None
     if resume and kept is not None:
         return resumed_config(kept.to_dict(), cfg, overrides)
     if cfg is None:
@@ -212,6 +219,7 @@ def unstarted_config(
             raise YlgError(
                 f"{path} holds another run's config, stopped before its first checkpoint"
                 f" ({_describe_changes(kept, changed, fixed)}); pass --resume to start that"
-                " run again, or choose another --out"
+                " run again, delete that config.toml to start this one there, or choose"
+                " another --out"
             )
     return wanted

@@ -35,6 +35,7 @@ from ylg.gan.models.slots import build_models
 from ylg.gan.run.checkpoint import (
     CHECKPOINT_FORMAT,
     latest_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     prune_checkpoints,
     save_checkpoint,
@@ -45,7 +46,7 @@ from ylg.gan.run.curves import plot_curves
 from ylg.gan.run.monitor import JsonlLog, TensorBoard
 from ylg.gan.sampling.grids import class_rows, image_grid, save_png
 from ylg.gan.sampling.latents import latents
-from ylg.gan.training.data import batches, load_dataset
+from ylg.gan.training.data import batches, data_folder, load_dataset
 from ylg.gan.training.ema import EMA
 from ylg.gan.training.quality import QualityJudge
 from ylg.gan.training.resume import resumed_config, unstarted_config
@@ -114,6 +115,11 @@ class Trainer:
         state = self._resume_state() if resume else None
         if state is not None:
             cfg = resumed_config(state["config"], cfg, overrides, self.run_dir)
+            if int(state["step"]) > cfg.iterations:
+                raise YlgError(
+                    f"{self.run_dir} is at step {state['step']}, past iterations"
+                    f" {cfg.iterations}: give --iterations above {state['step']} to train on"
+                )
         elif latest_checkpoint(self.run_dir) is not None:
             raise YlgError(
                 f"{self.run_dir} already holds checkpoints: pass --resume to continue that run, "
@@ -121,6 +127,9 @@ class Trainer:
             )
         else:
             cfg = unstarted_config(self.run_dir, cfg, overrides, resume)
+            folder = data_folder(cfg.data)
+            if folder is not None:  # recorded whole: the run resumes from any folder
+                cfg = cfg.replace(data=str(folder))
         self.cfg = cfg
         self.rt = Runtime.create(cfg.device, cfg.precision)
         self.micro = cfg.micro_batch(self.rt.world)
@@ -152,9 +161,19 @@ class Trainer:
         path = latest_checkpoint(self.run_dir)
         if path is None:
             return None
-        state = load_checkpoint(path)
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise YlgError(f"{path} is not a ylg training checkpoint; not loaded")
+        try:
+            state = load_checkpoint(path)
+            if state.get("format") != CHECKPOINT_FORMAT:
+                raise YlgError(f"{path} is not a ylg training checkpoint; not loaded")
+        except YlgError as exc:
+            earlier = list_checkpoints(self.run_dir)[:-1]
+            if not earlier:
+                raise
+            step, before = earlier[-1]
+            raise YlgError(
+                f"{exc}; move it away to resume from the checkpoint before it, {before.name}"
+                f" (step {step})"
+            ) from None
         self.resumed_from = path
         return state
 
