@@ -17,7 +17,7 @@ import torch
 
 from ylg.errors import YlgError
 from ylg.gan.run.checkpoint import list_checkpoints, load_checkpoint
-from ylg.gan.run.config import config_toml
+from ylg.gan.run.config import TrainConfig, config_toml
 from ylg.gan.run.monitor import read_log
 from ylg.gan.run.presets import load_config
 from ylg.gan.training.resume import with_pattern
@@ -321,14 +321,19 @@ def folder_of_images(root: Path, count: int = 8) -> Path:
     return root
 
 
+def on_a_folder(tiny: Path, root: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> TrainConfig:
+    """A one-step config on a folder of images ``root/name``, run from ``root``."""
+    folder_of_images(root / name)
+    monkeypatch.chdir(root)
+    return load_config(tiny).replace(
+        data=name, iterations=1, attention="none", tensorboard=False, batch_size=4
+    )
+
+
 def test_a_data_folder_is_recorded_whole_and_resumes_from_anywhere(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder_of_images(tmp_path / "imgs")
-    monkeypatch.chdir(tmp_path)
-    cfg = load_config(tiny).replace(
-        data="imgs", iterations=2, attention="none", tensorboard=False, batch_size=4
-    )
+    cfg = on_a_folder(tiny, tmp_path, "imgs", monkeypatch).replace(iterations=2)
     first = train(cfg, tmp_path / "run", progress=False)
     recorded = load_config(tmp_path / "run" / "config.toml").data
     assert recorded == str(tmp_path / "imgs") and first.step == 2
@@ -348,11 +353,7 @@ def test_a_data_folder_is_recorded_whole_and_resumes_from_anywhere(
 def test_a_folder_named_like_a_bundled_set_is_not_silently_replaced(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder_of_images(tmp_path / "photos")
-    monkeypatch.chdir(tmp_path)
-    cfg = load_config(tiny).replace(
-        data="photos", iterations=1, attention="none", tensorboard=False, batch_size=4
-    )
+    cfg = on_a_folder(tiny, tmp_path, "photos", monkeypatch)
     with pytest.raises(YlgError, match=r"write --data \./photos for the folder"):
         train(cfg, tmp_path / "run", progress=False)
     folder = train(cfg.replace(data="./photos"), tmp_path / "run2", progress=False)
