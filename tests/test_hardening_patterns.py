@@ -430,3 +430,12 @@ def test_rows_and_evaluate_refuse_what_they_cannot_answer() -> None:
             masks.rows(0, start, stop)
     with pytest.raises(PatternError, match="no value given for k, q in k == q"):
         parse_expr("k == q", STEP_VARIABLES).evaluate({})
+
+
+def test_export_writes_masks_only_under_an_npz_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Layers and load_npz know an export by its .npz name: another is refused."""
+    code, _, err = run(capsys, "export", "ltr", "-g", "4x4", "-o", str(tmp_path / "out.txt"))
+    assert code == 2 and "write a .npz file" in one_error_line(err)
+    assert not list(tmp_path.iterdir())

@@ -121,6 +121,11 @@ def _check_shapes(
     if q_inner is not None:
         want["q_inner"] = (q_inner, heads.nk, q.shape[-1])
     for name, (t, tokens, dim) in want.items():
+        if not t.is_floating_point() or t.dtype != q.dtype:
+            raise YlgError(
+                f"q, k and v must be floating point of one dtype; {name} is {t.dtype}"
+                + ("" if name == "q" else f" beside q's {q.dtype}")
+            )
         if tuple(t.shape) != (b, heads.num_heads, tokens, dim):
             raise YlgError(
                 f"{name} has shape {tuple(t.shape)}; the head masks want"

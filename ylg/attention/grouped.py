@@ -26,6 +26,7 @@ from torch.autograd.function import once_differentiable
 
 from ylg.attention.masksets import StepMask
 from ylg.attention.plan import make_plan
+from ylg.errors import YlgError
 
 #: Logits per tile (batch x rows x keys): 1 MiB of float32, about a core's L2.
 TILE_ELEMENTS = 1 << 18
@@ -349,8 +350,13 @@ class _GroupedAttention(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple:
+        if torch.is_grad_enabled():  # only under create_graph=True
+            raise YlgError(
+                "the grouped attention backend has no second derivative (asked for by"
+                " create_graph=True: an R1 or gradient penalty); build the layer with"
+                " backend='dense' or 'sdpa' for one"
+            )
         plan: GatherPlan = ctx.plan
         q, k, v, out, lse = ctx.saved_tensors
         b = q.shape[0]
@@ -371,6 +377,9 @@ class _GroupedAttention(torch.autograd.Function):
         return dq, dk, dv.div_(LN2), None, None, None
 
 
+@torch.compiler.disable  # tiles in Python loops: traced, they unroll, and a second
+# query count (sequential mode, another map size) sent Dynamo into minutes of symbolic
+# shape work; eager, this is already the fast CPU path
 def run(
     q: Tensor, k: Tensor, v: Tensor, plan: GatherPlan, *, scale: float, paper_compat: bool
 ) -> Tensor:
@@ -382,6 +391,10 @@ def run(
     attend it, as in the dense reference.
     """
     del paper_compat
+    if q.dtype in (torch.bfloat16, torch.float16):  # weights and sums in float32, as
+        # FlashAttention keeps them; cast back at the end (CPU matmuls gain nothing in bf16)
+        low = q.dtype
+        return run(q.float(), k.float(), v.float(), plan, scale=scale, paper_compat=False).to(low)
     b, h, nq, d = q.shape
     nk, dv = k.shape[2], v.shape[-1]
     qf, kf, vf = q.reshape(b, h * nq, d), k.reshape(b, h * nk, d), v.reshape(b, h * nk, dv)

@@ -44,6 +44,17 @@ class Head:
         return f"{self.pattern.name}/{self.step + 1}"
 
 
+def _load(spec: "str | os.PathLike[str] | Pattern") -> Pattern:
+    """One pattern; an exported ``.npz`` here (in a list, in ``heads=``) is refused by
+    name: it is read only as a layer's one ``pattern`` argument."""
+    if not isinstance(spec, Pattern) and os.fspath(spec).lower().endswith(".npz"):
+        raise YlgError(
+            f"{os.fspath(spec)}: an exported .npz is read only as the layer's one pattern"
+            " argument, not in a list of patterns or in heads="
+        )
+    return load_pattern(spec)
+
+
 def resolve_patterns(pattern: "PatternLike | Sequence[PatternLike]") -> tuple[Pattern, ...]:
     """``"ylg"``, one pattern or a list of them, as Pattern objects.
 
@@ -53,7 +64,7 @@ def resolve_patterns(pattern: "PatternLike | Sequence[PatternLike]") -> tuple[Pa
     if isinstance(pattern, str) and pattern == "ylg":
         return tuple(load_pattern(name) for name in YLG_PATTERNS)
     if isinstance(pattern, (str, os.PathLike, Pattern)):
-        return (load_pattern(pattern),)
+        return (_load(pattern),)
     if not isinstance(pattern, (list, tuple)):
         raise YlgError(
             "a pattern is a library name, a TOML path, a Pattern or a list of these,"
@@ -129,7 +140,7 @@ def explicit_heads(heads: Sequence[object], *, sequential: bool = False) -> tupl
         spec, step = item
         if not isinstance(spec, (str, os.PathLike, Pattern)):
             raise YlgError(f"head {item!r:.60}: the pattern is a name, a TOML path or a Pattern")
-        p = load_pattern(spec)
+        p = _load(spec)
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(p.steps):
             raise YlgError(
                 f"head {item!r}: step must be 0..{len(p.steps) - 1} (0-based) for {p.name!r}"

@@ -116,6 +116,26 @@ def _check_pattern_argument(pattern: object, heads: object) -> None:
     )
 
 
+def check_flag(name: str, value: object) -> bool:
+    """A yes/no argument, refused unless it is a bool: ``scale=2.0`` reads as a factor
+    but would only switch the 1/sqrt(d) scaling on.
+
+    >>> check_flag("scale", True)
+    True
+    >>> check_flag("scale", 2.0)
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: scale is True or False (whether logits are scaled by 1/sqrt(d)), not 2.0
+    """
+    if not isinstance(value, bool):
+        meaning = {
+            "scale": "whether logits are scaled by 1/sqrt(d)",
+            "paper_compat": "whether masked logits are -1000 as in the paper's code",
+        }[name]
+        raise YlgError(f"{name} is True or False ({meaning}), not {value!r}")
+    return value
+
+
 class Attention(nn.Module):
     """The contract of ylg's attention blocks on inputs with 1, 2 or 3 axes, and what
     they share: projections, pooling, head split, output conv, ``gamma``.
@@ -285,8 +305,8 @@ class YLGAttention(Attention):
     ) -> None:
         if not self.ndim:
             raise YlgError("build YLGAttention1d, YLGAttention2d or YLGAttention3d")
-        if nonsquare is DEFAULT:
-            nonsquare = self.default_nonsquare
+        if nonsquare is DEFAULT:  # an exported file keeps the rule it was made with
+            nonsquare = None if is_exported_path(pattern) else self.default_nonsquare
         if key_pool is DEFAULT:
             key_pool = self.default_key_pool
         _check_pattern_argument(pattern, heads)
@@ -303,8 +323,8 @@ class YLGAttention(Attention):
         self.order = order
         self.nonsquare = nonsquare
         self.backend = backend
-        self.paper_compat = paper_compat
-        self.scale = scale
+        self.paper_compat = check_flag("paper_compat", paper_compat)
+        self.scale = check_flag("scale", scale)
         self.step_mode = step_mode
         #: Stacked layers the pattern is verified across (0: not verified).
         self.verify = verify_layers(verify)
@@ -518,8 +538,8 @@ class SAGANAttention2d(Attention2d):
         scale: bool = False,
     ) -> None:
         super().__init__(channels, num_heads, key_pool)
-        self.paper_compat = paper_compat
-        self.scale = scale
+        self.paper_compat = check_flag("paper_compat", paper_compat)
+        self.scale = check_flag("scale", scale)
         self.labels = ("dense",) * num_heads
 
     def forward(

@@ -94,7 +94,7 @@ class HeadMasks(OnLayout):
 
 def is_exported_path(pattern: object) -> bool:
     """Whether a pattern argument names an exported ``.npz``."""
-    return isinstance(pattern, (str, os.PathLike)) and os.fspath(pattern).endswith(".npz")
+    return isinstance(pattern, (str, os.PathLike)) and os.fspath(pattern).lower().endswith(".npz")
 
 
 class Registry:
@@ -163,6 +163,15 @@ class Registry:
         def make() -> HeadMasks:
             if verify:
                 for p in dict.fromkeys(h.pattern for h in heads):
+                    used = {h.step for h in heads if h.pattern == p}
+                    if None not in used and len(used) < len(p.steps):
+                        shown = ", ".join(str(s + 1) for s in sorted(used))
+                        raise YlgError(
+                            f"the heads give {p.name!r} step(s) {shown} of its"
+                            f" {len(p.steps)}: without all of them the layer does not have"
+                            " the pattern's Full Information (give every step a head, or"
+                            " verify=False)"
+                        )
                     self.check_full_information(p, layout, verify)
             stages = []
             for h in heads:
@@ -328,6 +337,8 @@ def head_masks(
     )
     sequential = step_mode == "sequential"
     if is_exported_path(pattern):
+        if heads is not None:
+            raise YlgError("an exported .npz fixes the layer's pattern and heads; leave heads=None")
         if stride is not None:
             raise YlgError("an exported .npz fixes its stride; leave stride=None")
         exported = load_npz(pattern)  # type: ignore[arg-type]

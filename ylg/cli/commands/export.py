@@ -91,6 +91,11 @@ def export(
       ylg export ltr --grid 16x16 --query-grid 32x32 --order esa -o ltr.npz
       ylg export na --grid 8x16x16 --param win_t=3 --format natten
     """
+    if fmt == "npz" and output is not None and output.suffix.lower() != ".npz":
+        raise click.BadParameter(
+            f"{output}: write a .npz file (layers and load_npz know masks by it)",
+            param_hint="'-o'",
+        )
     masks = pattern.on(layout)
     if fmt == "natten":
         text = _compact(json.dumps(natten_report(masks), indent=2)) + "\n"
