@@ -18,7 +18,7 @@ from ylg.ifg.bits import pack, propagate, unpack
 from ylg.ifg.flow import max_flow_networkx_of_steps
 from ylg.ifg.kron import factors, kron_all, separable_cuts
 from ylg.ifg.layers import step_matrices
-from ylg.ifg.metrics import hops_to_full_information
+from ylg.ifg.metrics import hops_to_full_information, metrics
 from ylg.ifg.stack import (
     Stack,
     _reached_networkx,
@@ -430,6 +430,33 @@ def test_layers_needed_count_the_last_layer_on_its_own_queries(
     assert verdict.holds == stack_full_information_networkx(stack).holds
 
 
+@pytest.mark.parametrize(
+    "step, grid, query, needed",
+    [
+        ("abs(qj - kj) <= wq // w", "8", "16", 6),
+        ("abs(qi - ki) <= hq // h - 1 and abs(qj - kj) <= wq // w - 1", "4x4", "16x16", 1),
+        ("abs(q - k) <= nq // n", "9", "18", 7),
+    ],
+)
+def test_layers_needed_and_hops_of_a_step_that_reads_the_query_grids_sizes(
+    step: str, grid: str, query: str, needed: int
+) -> None:
+    """On the square version of a layer the query sizes (nq, hq, wq) are the key grid's,
+    so such a last layer is not the inner one repeated: it was counted as if it were
+    (7 layers for a band that 6 make full; "never" for one full in 1)."""
+    last = Pattern("band", "", (step,), nonsquare="spatial").on(grid, query_grid=query)
+    inner = last.square_on_keys()
+    step_reach = _reached_networkx(Stack([inner])).astype(np.int64)
+    reach = _reached_networkx(Stack([last])).astype(np.int64)  # queries x keys
+    slow = 1
+    while not reach.all() and slow < 40:
+        reach, slow = np.minimum(reach @ step_reach, 1), slow + 1
+    assert slow == needed
+    verdict = verify_stack([inner] * (needed - 1) + [last], cycle=[inner], examples=0)
+    assert verdict.holds and verdict.needed is not None and verdict.needed.layers == needed
+    assert metrics(last).hops == needed
+
+
 def test_layers_needed_of_a_direct_last_layer_on_more_queries() -> None:
     """A cycle over 5 keys read by 10 queries (the direct rule): the key grid needs 4
     layers, the stack with that last layer 5 (queries 5..9 wrap further)."""
@@ -441,3 +468,19 @@ def test_layers_needed_of_a_direct_last_layer_on_more_queries() -> None:
         verdict = verify_stack([inner] * (depth - 1) + [last], cycle=[inner])
         assert verdict.holds is holds and verdict.needed is not None
         assert verdict.needed.layers == 5 and verdict.needed.reached[-1] == 50
+
+
+def test_output_reach_refuses_layers_that_end_on_other_grids() -> None:
+    """One output position named a different cell on each layer's grid."""
+    window = load_pattern("window")
+    stack = [window.on("4x4"), window.on("4x4", query_grid="8x8", nonsquare="spatial")]
+    with pytest.raises(YlgError, match="layer 1 ends on the 4x4 grid, the last on 8x8"):
+        output_reach(stack, 5)
+
+
+def test_a_stack_flow_network_too_large_to_build_is_refused_before_it_is_built() -> None:
+    from ylg.ifg.stack import stack_max_flow
+
+    na = load_pattern("na").on("8x16x16")  # 343 keys a query: 702,464 pairs a layer
+    with pytest.raises(YlgError, match="1024 steps has 719,323,136 attended pairs"):
+        stack_max_flow([na] * 1024, [0], [2047])

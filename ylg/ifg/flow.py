@@ -31,6 +31,8 @@ from ylg.patterns import Grid, Masks
 
 #: Largest layer (tokens) a flow network is built for.
 MAX_FLOW_TOKENS = 1 << 16
+#: The most attended pairs (edges) of all steps of one flow network (about 2 GB).
+MAX_FLOW_EDGES = 1 << 26
 
 #: A token of the graph: (layer, position, cell).
 Token = tuple[int, int, tuple[int, int]]
@@ -151,6 +153,13 @@ class FlowNetwork:
             raise YlgError(
                 f"max flow works on layers of at most {MAX_FLOW_TOKENS} tokens (256x256);"
                 f" a layer here has {largest}"
+            )
+        edges = sum(int(m.nnz) for m in mats)
+        if edges > MAX_FLOW_EDGES:
+            raise YlgError(
+                f"a flow network of {len(mats)} steps has {edges:,} attended pairs, more than"
+                f" the {MAX_FLOW_EDGES:,} max flow handles here (a few GB); use fewer layers"
+                " or a smaller grid"
             )
         net = cls.__new__(cls)
         net.masks = None

@@ -533,6 +533,12 @@ def output_reach(
     if isinstance(output, bool) or not isinstance(output, (int, np.integer)):
         raise YlgError(f"the output is a position (an integer), not {output!r}")
     for layer, grid in enumerate(grids, 1):
+        if grid != grids[-1]:
+            raise YlgError(
+                f"layer {layer} ends on the {grid} grid, the last on {grids[-1]}: one output"
+                " position names no one cell on both (reach of a stack whose layers end on"
+                " one grid only)"
+            )
         if not 0 <= output < grid.size:
             raise YlgError(f"output {output} is outside the {grid} grid of layer {layer}")
     out = np.zeros((len(stack.layers), stack.grids[0].size), dtype=bool)
@@ -857,12 +863,21 @@ def onto_key_grid(masks: Masks) -> bool:
     >>> ltr = load_pattern("ltr")
     >>> [onto_key_grid(ltr.on("4x4", query_grid=q)) for q in ("8x8", "2x2")]
     [True, False]
+
+    A step that reads the query grid's sizes (``nq``, ``hq``, ...) sees other values on
+    the square version, so such a layer is never taken as onto the key grid.
     """
     if masks.square:
         return True
     if masks.nonsquare == "direct":
         return False
+    if any(expr.variables & QUERY_SIZES for expr in masks.exprs):
+        return False  # the query grid's sizes are the key grid's on its square version
     return bool(np.unique(masks.query_to_key()).size == masks.nk)
+
+
+#: Step variables that differ between a layout and its square version on the keys.
+QUERY_SIZES = frozenset(("nq", "tq", "hq", "wq"))
 
 
 def _cycle_then(stack: Stack, cycle: Stack) -> bool:
