@@ -3,6 +3,7 @@ docs/benchmarks.md (between ``<!-- section: NAME -->`` and ``<!-- end: NAME -->`
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -56,3 +57,15 @@ def write_section(name: str, markdown: str) -> None:
     tmp = DOC.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(DOC)
+
+
+def arguments(doc: str, parts: tuple[str, ...] = ()) -> str | None:
+    """A benchmark script's command line: ``--help`` prints ``doc`` (and runs nothing);
+    with ``parts``, one optional part to run alone (None: the whole script).
+    """
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if parts:
+        parser.add_argument("part", nargs="?", choices=parts, help="run only this part")
+    return getattr(parser.parse_args(), "part", None)

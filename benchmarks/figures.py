@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _report import machine, write_section
+from _report import arguments, machine, write_section
 from matplotlib import cbook
 from matplotlib import image as mpimg
 
@@ -36,6 +36,7 @@ def case(label: str, draw: Callable[[], Any]) -> tuple[str, float, float, int]:
 
 
 def main() -> None:
+    arguments(__doc__)
     ltr = load_pattern("ltr")
     with cbook.get_sample_data("grace_hopper.jpg") as fh:  # a 512 x 600 photograph
         image = mpimg.imread(fh)

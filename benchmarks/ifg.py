@@ -19,13 +19,12 @@ Run: .venv/bin/python benchmarks/ifg.py   (rewrites its sections of docs/benchma
 
 from __future__ import annotations
 
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from _report import machine, write_section
+from _report import arguments, machine, write_section
 from tqdm import tqdm
 
 from ylg.ifg import full_information, reach_matrices
@@ -333,10 +332,11 @@ def kflow_main() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["stack"]:
+    part = arguments(__doc__, ("stack", "kflow"))
+    if part == "stack":
         stack_main()
         return
-    if sys.argv[1:] == ["kflow"]:
+    if part == "kflow":
         kflow_main()
         return
     ltr = ltr_rows()

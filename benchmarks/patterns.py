@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from _report import machine, write_section
+from _report import arguments, machine, write_section
 
 from ylg.patterns import Masks, load_pattern
 
@@ -63,6 +63,7 @@ def tiled_rows() -> list[str]:
 
 
 def main() -> None:
+    arguments(__doc__)
     tiled = tiled_rows()
     rows = []
     for name in PATTERNS:

@@ -7,6 +7,7 @@ Pass script names to run only some: ``python benchmarks/run_all.py patterns ifg`
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +15,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def main(names: list[str]) -> int:
+def main() -> int:
     scripts = sorted(
         p
         for p in HERE.glob("*.py")
         if not p.name.startswith(("_", "gpu_")) and p.name != "run_all.py"
     )
+    known = [p.stem for p in scripts]
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"scripts to run (default: all): {known}")
+    names = parser.parse_args().names
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(unknown)} (known: {', '.join(known)})")
     if names:
         scripts = [p for p in scripts if p.stem in names]
     failed = []
@@ -33,4 +41,4 @@ def main(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

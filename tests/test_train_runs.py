@@ -274,7 +274,7 @@ def test_a_folder_of_the_users_own_files_is_not_written_over(
 ) -> None:
     """--out naming a folder that holds files but no run is refused before anything is
     written there (a run's log.jsonl and curves.png would replace the user's); hidden
-    files alone do not count."""
+    files and a tb/ of TensorBoard event files alone do not count."""
     (tmp_path / "log.jsonl").write_text('{"step": 7, "mine": 1}\n')
     (tmp_path / "curves.png").write_bytes(b"my figure")
     code, _, err = ylg_inline(capsys, "train", "--config", str(tiny), "--out", str(tmp_path))
@@ -283,8 +283,10 @@ def test_a_folder_of_the_users_own_files_is_not_written_over(
     assert (tmp_path / "log.jsonl").read_text() == '{"step": 7, "mine": 1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "log.jsonl"]
     hidden = tmp_path / "hidden"
-    hidden.mkdir()
+    (hidden / "tb").mkdir(parents=True)
     (hidden / ".DS_Store").write_bytes(b"")
+    # what a start that failed on its data leaves once its config.toml is deleted
+    (hidden / "tb" / "events.out.tfevents.1.host.1.0").write_bytes(b"")
     cfg = load_config(tiny).replace(iterations=1, tensorboard=False, attention="none")
     assert train(cfg, hidden, progress=False).step == 1
 

@@ -54,7 +54,7 @@ def check_figure_path(
 output_option = common_output_option(
     kind="file",
     callback=check_figure_path,
-    help="Figure to write: .png, .svg or .pdf (default: a .png named after the pattern).",
+    help="Figure to write: .png, .svg or .pdf (default: a .png named after what it shows).",
 )
 
 

@@ -171,12 +171,24 @@ def resumed_config(
     return base.replace(**{k: v for k, v in changed.items() if k in RUNTIME_KEYS})
 
 
+def _events_only(path: Path) -> bool:
+    """Whether ``path`` is a run's ``tb/`` folder holding TensorBoard event files only
+    (what a start that failed before its first step leaves beside its config.toml)."""
+    return (
+        path.name == "tb"
+        and path.is_dir()
+        and all(f.is_file() and f.name.startswith("events.out.tfevents.") for f in path.iterdir())
+    )
+
+
 def _check_no_foreign_files(run_dir: Path) -> None:
     """Refuse a folder that holds files but no run: a run writes ``log.jsonl``,
     ``curves.png``, ``samples/`` and more there, which would replace the user's own."""
     if not run_dir.is_dir():
         return
-    found = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    found = sorted(
+        p.name for p in run_dir.iterdir() if not p.name.startswith(".") and not _events_only(p)
+    )
     if found:
         shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
         raise YlgError(
