@@ -1,6 +1,7 @@
 # ylg developer commands. Each target creates .venv on first use.
 #   make demo   set up and run the main job on bundled defaults (output in ylg-demo/)
 #   make test   set up and run the whole test suite
+#   make soak   the property tests under more hypothesis seeds (SOAK_SEEDS)
 #   make bench  run the benchmarks and rewrite docs/benchmarks.md
 #   make lint   ruff
 #   make gpu-check  on a CUDA machine: check and time ylg's GPU path (docs/benchmarks.md)
@@ -15,7 +16,7 @@ PIP_EXTRA ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ylg-installed
 
-.PHONY: demo test bench lint venv venv-xla test-xla clean gpu-check gpu-wheels
+.PHONY: demo test soak bench lint venv venv-xla test-xla clean gpu-check gpu-wheels
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,8 +51,21 @@ venv-xla: $(XLA_STAMP)
 demo: $(STAMP)
 	$(BIN)/ylg demo -o ylg-demo
 
+# The property tests (hypothesis) draw from one fixed seed here, so the gate gives the
+# same answer on every run of the same code; `make soak` explores other seeds.
+HYPOTHESIS_SEED ?= 0
 test: $(STAMP)
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
+		--hypothesis-seed=$(HYPOTHESIS_SEED)
+
+# The tests that use hypothesis, once per seed in SOAK_SEEDS; stops at the first failure
+# and names its seed (rerun it with make test HYPOTHESIS_SEED=N).
+SOAK_SEEDS ?= 1 2 3 4 5 6 7 8
+soak: $(STAMP)
+	for seed in $(SOAK_SEEDS); do echo "hypothesis seed $$seed"; \
+		OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider \
+		--hypothesis-seed=$$seed $$(grep -l "^from hypothesis" tests/test_*.py) \
+		|| { echo "failed with hypothesis seed $$seed"; exit 1; }; done
 
 test-xla: $(XLA_STAMP)
 	PJRT_DEVICE=CPU $(XLA_BIN)/python -m pytest -q -p no:cacheprovider tests/xla
