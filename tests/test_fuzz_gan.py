@@ -427,3 +427,83 @@ def test_found_command_refusals(
 def test_report_fuzz_counts() -> None:
     """Print how many cases each fuzzer ran (pytest -s shows it)."""
     print("fuzz cases:", dict(sorted(COUNTS.items())))
+
+
+# -- where inversions and attention figures go, found by hand -------------------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
+    """Exit code and stderr of ``ylg ARGS`` in this process."""
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+def test_inversion_folders_stay_inside_out_and_are_checked_first(
+    world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An image named '...png' once wrote its results into the parent of -o; a file in
+    the way of a result folder once ended the run in a traceback after the inversion."""
+    dots = tmp_path / "...png"
+    shutil.copy(world["png"], dots)
+    out = tmp_path / "outer" / "o"
+    quick = ["-c", world["run"], "--iterations", "1", "--seeds", "1", "--no-compare"]
+    code, err = cli(capsys, "invert", dots, *quick, "--no-progress", "-o", out)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "outer").iterdir()) == ["o"]
+    assert (out / "image" / "result.json").is_file()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "0").write_text("mine")
+    start = time.perf_counter()
+    code, err = cli(capsys, "invert", world["png"], *quick, "--no-progress", "-o", blocked)
+    assert code == 2 and "cannot write the results into" in err and "it is a file" in err
+    assert (blocked / "0").read_text() == "mine" and time.perf_counter() - start < 30
+
+
+def test_a_reused_inversion_folder_shows_one_run(
+    world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quick = ["-c", world["run"], "--iterations", "1", "--seeds", "1", "--no-compare"]
+    for cell in ("0,0", "1,1"):
+        code, err = cli(
+            capsys, "invert", world["png"], *quick, "-q", cell, "--no-progress", "-o", tmp_path
+        )
+        assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "0").glob("query-*.png")) == ["query-1-1.png"]
+
+
+@pytest.mark.parametrize(
+    "source, extra, flag",
+    [
+        (["--seed", "1"], ["--iterations", "5"], "--iterations"),
+        (["--image", "{png}", "--layer", "discriminator"], ["--class", "0"], "--class"),
+        (["--image", "{png}", "--layer", "discriminator"], ["--seeds", "3"], "--seeds"),
+    ],
+)
+def test_draw_attention_refuses_options_its_source_ignores(
+    world: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    source: list[str],
+    extra: list[str],
+    flag: str,
+) -> None:
+    args = [a.replace("{png}", str(world["png"])) for a in source + extra]
+    code, err = cli(
+        capsys, "draw", "attention", "-c", world["run"], *args, "-o", tmp_path / "a.png"
+    )
+    assert code == 2 and f"{flag} does not apply with" in err
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_a_photo_is_read_upright_as_its_exif_says(tmp_path: Path) -> None:
+    from ylg.pixels import read_image
+
+    pixels = np.zeros((32, 32, 3), dtype=np.uint8)
+    pixels[:, :16] = 255  # left half white as stored; orientation 6: shown rotated
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    image = read_image(tmp_path / "phone.jpg", 32).float()
+    assert image[:, :16].mean() > 200 and image[:, 16:].mean() < 50  # white on top

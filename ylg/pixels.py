@@ -81,14 +81,18 @@ def read_image(path: Path, resolution: int) -> torch.Tensor | None:
     """An image file as ``uint8 [3, R, R]``, shorter side resized and centre-cropped.
 
     Every Pillow mode is read as :func:`rgb8` reads it (16-bit and float
-    images scaled, not clipped). None when the file cannot be read or decoded.
+    images scaled, not clipped), turned upright as its EXIF orientation says (a phone's
+    photo as viewers show it). None when the file cannot be read or decoded.
     """
     import torch
     from PIL import Image, ImageOps
 
     try:
         with Image.open(path) as img:
-            img = ImageOps.fit(rgb_image(img), (resolution, resolution), Image.Resampling.BICUBIC)
+            upright = ImageOps.exif_transpose(img)
+            img = ImageOps.fit(
+                rgb_image(upright), (resolution, resolution), Image.Resampling.BICUBIC
+            )
             array = np.asarray(img, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None

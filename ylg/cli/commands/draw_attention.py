@@ -64,7 +64,9 @@ LAYER_CHOICES = ("generator", "discriminator")
 )
 @inversion_options(DRAW_SETTINGS)
 @output_option
+@click.pass_context
 def attention(
+    ctx: click.Context,
     checkpoint: Path,
     image: Path | None,
     seed: int | None,
@@ -86,7 +88,7 @@ def attention(
     \b
     Examples:
       ylg draw attention -c runs/photos --seed 3 --head 0 --head 4 --query 0,0
-      ylg draw attention -c runs/photos --inversion inversions/cat/result.json -q 16,16
+      ylg draw attention -c runs/photos --inversion inversions/cat/result.json -q 8,8
       ylg draw attention -c runs/photos --image cat.png --layer discriminator -o d.png
     """
     from ylg.gan.invert import (
@@ -101,6 +103,7 @@ def attention(
     given = {"--image": image, "--seed": seed, "--inversion": inversion}
     if sum(v is not None for v in given.values()) != 1:
         raise click.UsageError("give exactly one of --image, --seed and --inversion")
+    _refuse_unused(ctx, image, seed, layer)
     models = load_models(checkpoint).to(device)
     view = query_view(models, layer, heads, query)  # bad input fails before any work
     label = None if class_label == "auto" else class_label
@@ -113,6 +116,23 @@ def attention(
         source = image_source(models, image, layer, label, settings, progress)
     fig, name = view_figure(models, view, source)
     write_figure(fig, output, name)
+
+
+def _refuse_unused(ctx: click.Context, image: Path | None, seed: int | None, layer: str) -> None:
+    """One clear error for an option the chosen image source would ignore: an
+    inversion's result fixes its latent and class; a seed uses the class and the
+    truncation; the discriminator sees a real image as it is."""
+    if image is not None and layer == "generator":
+        return  # inverted first: every option applies
+    used = {"class_label", "truncation"} if seed is not None else set()
+    source = "--seed" if seed is not None else "--inversion" if image is None else "--image"
+    if image is not None:
+        source += " --layer discriminator"
+    for name in (*DRAW_SETTINGS, "class_label"):
+        given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        if given and name not in used:
+            flag = "--class" if name == "class_label" else "--" + name.replace("_", "-")
+            raise click.UsageError(f"{flag} does not apply with {source}; it would be ignored")
 
 
 COMMANDS: list[click.Command] = []

@@ -7,8 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ylg.cli.common_options import checkpoint_option, inversion_options, output_option
+from ylg.cli.common_options import (
+    checkpoint_option,
+    inversion_options,
+    output_option,
+    unwritable,
+)
 from ylg.cli.params import EXISTING_FILE
+from ylg.errors import YlgError
 
 #: The methods of :data:`ylg.gan.invert.losses.METHODS`, named here so that listing
 #: the commands does not import torch.
@@ -22,7 +28,13 @@ if TYPE_CHECKING:
 
 
 def unique_folder(out: Path, stem: str, used: set[str]) -> Path:
-    """``out/stem``, with ``-2``, ``-3`` ... when several images share a name."""
+    """``out/stem``, with ``-2``, ``-3`` ... when several images share a name; a name of
+    dots only (``...png``) is ``image``, never a way out of ``out``.
+
+    >>> [unique_folder(Path("o"), s, set()).as_posix() for s in ("cat", "..", ".")]
+    ['o/cat', 'o/image', 'o/image']
+    """
+    stem = stem if stem.strip(".") else "image"
     name, n = stem, 1
     while name in used:
         n += 1
@@ -94,11 +106,17 @@ def invert(
     reals = [(path, load_image(path, models.resolution)) for path in images]
     label = None if class_label == "auto" else class_label
     used: set[str] = set()
-    for path, real in reals:
+    folders = [unique_folder(output, path.stem, used) for path, _ in reals]
+    for folder in folders:  # before any work: an inversion takes minutes
+        if folder.exists() and not folder.is_dir():
+            raise YlgError(f"cannot write the results into {folder}: it is a file")
+        blocked = unwritable(folder)
+        if blocked:
+            raise YlgError(f"cannot write the results into {folder}: {blocked}")
+    for (path, real), folder in zip(reals, folders, strict=True):
         inv = invert_one(
             models, real, path.stem, method, settings, label, compare=compare, progress=progress
         )
-        folder = unique_folder(output, path.stem, used)
         write_outputs(folder, models, inv, settings, str(path), list(queries))
         click.echo(summary(path.name, inv, models.generator.classes) + f"; wrote {folder}/")
 

@@ -201,7 +201,12 @@ def write_outputs(
 ) -> list[Path]:
     """Write one image's files (see the module's table) into ``folder``; return their paths."""
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise YlgError(f"cannot write the results into {out}: {exc.strerror or exc}") from None
+    for old in [*out.glob("query-*.png"), *out.glob("saliency-*.png")]:
+        old.unlink()  # an earlier run's figures (another checkpoint, other queries)
     result = inv.result
     written = []
 
