@@ -44,10 +44,15 @@ class Head:
         return f"{self.pattern.name}/{self.step + 1}"
 
 
+def is_exported_path(pattern: object) -> bool:
+    """Whether a pattern argument names an exported ``.npz``."""
+    return isinstance(pattern, (str, os.PathLike)) and os.fspath(pattern).lower().endswith(".npz")
+
+
 def _load(spec: "str | os.PathLike[str] | Pattern") -> Pattern:
     """One pattern; an exported ``.npz`` here (in a list, in ``heads=``) is refused by
     name: it is read only as a layer's one ``pattern`` argument."""
-    if not isinstance(spec, Pattern) and os.fspath(spec).lower().endswith(".npz"):
+    if is_exported_path(spec):
         raise YlgError(
             f"{os.fspath(spec)}: an exported .npz is read only as the layer's one pattern"
             " argument, not in a list of patterns or in heads="

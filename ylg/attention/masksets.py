@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ylg.attention.heads import Head, PatternLike, assign_heads, explicit_heads
+from ylg.attention.heads import (
+    Head,
+    PatternLike,
+    assign_heads,
+    explicit_heads,
+    is_exported_path,
+)
 from ylg.deprecation import renamed_keywords
 from ylg.errors import YlgError
 from ylg.patterns import Grid, Layout, Masks, Pattern, load_npz, masks_sha256
@@ -90,11 +95,6 @@ class HeadMasks(OnLayout):
     def last_steps(self) -> tuple[StepMask, ...]:
         """The step mask each head ends with (its only one in parallel mode)."""
         return tuple(stage[-1] for stage in self.stages)
-
-
-def is_exported_path(pattern: object) -> bool:
-    """Whether a pattern argument names an exported ``.npz``."""
-    return isinstance(pattern, (str, os.PathLike)) and os.fspath(pattern).lower().endswith(".npz")
 
 
 class Registry:

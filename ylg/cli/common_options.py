@@ -68,6 +68,12 @@ def checkpoint_option(*, required: bool = True, help: str = CHECKPOINT_HELP) -> 
     )
 
 
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the option ``name`` (its parameter name) was typed on the command line,
+    not left at its default: what the refusals of options a choice would ignore ask."""
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+
 class OutputPath(click.Path):
     """A path to write: like :class:`click.Path`, and an empty name or ``-`` (which
     would make a file named ``-``, not standard output) is one clear error.

@@ -60,6 +60,7 @@ from ylg.ifg.kron import (
 )
 from ylg.ifg.reach import FullInformation, Reach, full_information, reach_matrices
 from ylg.patterns import Grid, Masks
+from ylg.patterns.expr import QUERY_SIZE_VARIABLES
 from ylg.progress import progress as progress_bar
 
 #: Layers :func:`layers_needed` tries before it gives up.
@@ -871,13 +872,9 @@ def onto_key_grid(masks: Masks) -> bool:
         return True
     if masks.nonsquare == "direct":
         return False
-    if any(expr.variables & QUERY_SIZES for expr in masks.exprs):
+    if any(expr.variables & QUERY_SIZE_VARIABLES for expr in masks.exprs):
         return False  # the query grid's sizes are the key grid's on its square version
     return bool(np.unique(masks.query_to_key()).size == masks.nk)
-
-
-#: Step variables that differ between a layout and its square version on the keys.
-QUERY_SIZES = frozenset(("nq", "tq", "hq", "wq"))
 
 
 def _cycle_then(stack: Stack, cycle: Stack) -> bool:

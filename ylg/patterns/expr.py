@@ -57,6 +57,9 @@ STEP_VARIABLES: dict[str, str] = {
     "wq": "width of the query grid",
 }
 
+#: The query grid's sizes: on a layout's square version (queries on the key grid) they
+#: take the key grid's values.
+QUERY_SIZE_VARIABLES = frozenset(("nq", "tq", "hq", "wq"))
 #: Variables a stride rule may use.
 STRIDE_VARIABLES: dict[str, str] = {
     k: STEP_VARIABLES[k] for k in ("n", "nq", "t", "h", "w", "tq", "hq", "wq")

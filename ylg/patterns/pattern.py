@@ -127,9 +127,8 @@ class Pattern:
             raise PatternError("a pattern needs a non-empty name")
         if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in self.name):
             raise PatternError(f"a pattern's name is one line of text, not {self.name!r}")
-        stride = self.stride
-        if isinstance(stride, np.integer):
-            object.__setattr__(self, "stride", int(stride))
+        if isinstance(self.stride, np.integer):
+            object.__setattr__(self, "stride", int(self.stride))
         if isinstance(self.stride, int) and not isinstance(self.stride, bool) and self.stride < 1:
             raise PatternError(
                 f"pattern {self.name!r}: the stride must be a positive integer or a rule,"

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ylg.cli.common_options import OutputPath
+from ylg.cli.common_options import OutputPath, given
 from ylg.cli.drawing import check_figure_path, write_figure
 from ylg.cli.options import (
     GRID,
@@ -108,8 +108,7 @@ def compare(
     if as_json and markdown:
         raise YlgError("--json and --markdown are two formats; choose one")
     check_nonsquare_use(query_grid, nonsquare)
-    tile_given = ctx.get_parameter_source("tile") is click.core.ParameterSource.COMMANDLINE
-    if tile_given and not tiles and figure is None:
+    if given(ctx, "tile") and not tiles and figure is None:
         raise YlgError("--tile goes with --tiles or --figure; it would be ignored here")
     patterns = _with_params(patterns, dict(check_param_names(params)))
     layouts = [Layout(grid, query_grid, order, nonsquare, stride) for order in (orders or (None,))]

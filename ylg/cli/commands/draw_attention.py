@@ -14,6 +14,7 @@ import click
 from ylg.cli.common_options import (
     DRAW_SETTINGS,
     checkpoint_option,
+    given,
     inversion_options,
     seed_option,
 )
@@ -100,8 +101,8 @@ def attention(
         view_figure,
     )
 
-    given = {"--image": image, "--seed": seed, "--inversion": inversion}
-    if sum(v is not None for v in given.values()) != 1:
+    sources = {"--image": image, "--seed": seed, "--inversion": inversion}
+    if sum(v is not None for v in sources.values()) != 1:
         raise click.UsageError("give exactly one of --image, --seed and --inversion")
     _refuse_unused(ctx, image, seed, layer)
     models = load_models(checkpoint).to(device)
@@ -129,8 +130,7 @@ def _refuse_unused(ctx: click.Context, image: Path | None, seed: int | None, lay
     if image is not None:
         source += " --layer discriminator"
     for name in (*DRAW_SETTINGS, "class_label"):
-        given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-        if given and name not in used:
+        if given(ctx, name) and name not in used:
             flag = "--class" if name == "class_label" else "--" + name.replace("_", "-")
             raise click.UsageError(f"{flag} does not apply with {source}; it would be ignored")
 

@@ -8,6 +8,7 @@ import json
 
 import click
 
+from ylg.cli.common_options import given
 from ylg.cli.options import int_option
 from ylg.cli.stacking import StackChoice, stack_options
 from ylg.errors import YlgError
@@ -150,8 +151,7 @@ def _refuse_unused(ctx: click.Context, stacked: bool, k: int) -> None:
     """One clear error for an option given that the chosen check would ignore."""
     for name, (flags, goes_with) in _ONLY_WITH.items():
         used = stacked if goes_with == _STACK else k >= 2
-        given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-        if given and not used:
+        if given(ctx, name) and not used:
             raise YlgError(f"{flags} goes with {goes_with}; it would be ignored here")
 
 
