@@ -11,6 +11,8 @@ of ``docs/benchmarks.md``.
     python benchmarks/attention.py            # the full run (several minutes)
     python benchmarks/attention.py --quick    # 16x16 and 32x32 only, not written
     python benchmarks/attention.py --video    # the video layer only, not written
+    python benchmarks/attention.py --layer    # the SAGAN layer in bf16 and under an R1
+                                              # penalty (its own section)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 from _report import machine, write_section
 from tqdm import tqdm
 
-from ylg.attention import YLGAttention3d
+from ylg.attention import YLGAttention2d, YLGAttention3d
 from ylg.attention.bench import Case, Row, _time, run_case, table
 from ylg.patterns import Pattern
 
@@ -103,6 +105,76 @@ def video() -> list[str]:
     ]
 
 
+#: The layer case: the published discriminator's attention (128 channels at 32x32,
+#: keys pooled to 16x16), batch 8.
+LAYER = (8, 128, 32, 32)
+LAYER_BACKENDS = ("grouped", "dense", "sdpa")
+
+
+def layer_rows() -> list[str]:
+    """``YLGAttention2d`` forward+backward in float32 and under bf16 autocast, and one
+    step of an R1 penalty through it (``create_graph=True``, then backward), per
+    backend: markdown table rows."""
+    x = torch.randn(*LAYER, generator=torch.Generator().manual_seed(0)).requires_grad_()
+    torch.manual_seed(0)
+    reference = YLGAttention2d(LAYER[1])
+    with torch.no_grad():
+        reference.gamma.fill_(0.5)
+    ms: dict[str, dict[str, float]] = {}
+    for backend in LAYER_BACKENDS:
+        layer = YLGAttention2d(LAYER[1], backend=backend)
+        layer.load_state_dict(reference.state_dict())
+
+        def step(dtype: torch.dtype | None, layer: YLGAttention2d = layer) -> None:
+            with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                out = layer(x)
+            out.float().square().sum().backward()
+
+        def r1(layer: YLGAttention2d = layer) -> None:
+            (g,) = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
+            g.square().sum().backward()
+
+        ms[backend] = {
+            "fp32": _time(lambda: step(None), 5),
+            "bf16": _time(lambda: step(torch.bfloat16), 5),
+            "r1": _time(r1, 3),
+        }
+    base = ms["grouped"]
+    lines = [
+        "| backend | fp32 fwd+bwd ms | bf16 fwd+bwd ms | bf16 / fp32 | R1 step ms"
+        " | R1 / grouped's |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for backend, row in ms.items():
+        lines.append(
+            f"| {backend} | {row['fp32']:.1f} | {row['bf16']:.1f} | {row['bf16'] / row['fp32']:.2f}"
+            f" | {row['r1']:.1f} | {row['r1'] / base['r1']:.1f}x |"
+        )
+    return lines
+
+
+def layer_section(counts: list[int]) -> None:
+    """Run :func:`layer_rows` at each thread count and write the ``attention-layer`` section."""
+    md = [
+        "## The SAGAN layer in bf16 and under an R1 penalty (`benchmarks/attention.py --layer`)",
+        "",
+        "`YLGAttention2d(128)` as in the published discriminator (32x32 queries over 16x16"
+        f" keys, 8 heads), batch {LAYER[0]}, projections included: forward+backward in"
+        " float32 and under bf16 autocast, and one R1 step (the input gradient with"
+        " `create_graph=True`, then the penalty's backward pass). Best of at least 5 runs"
+        " (R1: 3) after a warm-up.",
+        "",
+        f"Machine: {machine().rsplit(' (', 1)[0]}.",
+        "",
+    ]
+    for threads in counts:
+        torch.set_num_threads(threads)
+        rows = layer_rows()
+        print(f"\n{threads} thread(s)\n" + "\n".join(rows))
+        md += [f"### {threads} thread(s)", "", *rows, ""]
+    write_section("attention-layer", "\n".join(md))
+
+
 def summary(rows: list[Row]) -> list[str]:
     """The issue's targets at 128x128 and head dim 8, met or not."""
     got = {(r.case.grid, r.case.query_grid, r.case.head_dim, r.method): r for r in rows}
@@ -139,8 +211,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small grids only; no report")
     parser.add_argument("--video", action="store_true", help="the video layer only; no report")
+    parser.add_argument(
+        "--layer", action="store_true", help="the SAGAN layer in bf16 and under R1 only"
+    )
     args = parser.parse_args()
     counts = sorted({1, os.cpu_count() or 1})
+    if args.layer:
+        layer_section(counts)
+        return
     if args.video:
         for threads in counts:
             torch.set_num_threads(threads)
@@ -179,6 +257,7 @@ def main() -> None:
         md += [f"### {threads} thread(s)", "", load, "", *summary(rows), "", text, ""]
         md += ["Video layer:", "", *videos, ""]
     write_section("attention", "\n".join(md))
+    layer_section(counts)
 
 
 if __name__ == "__main__":

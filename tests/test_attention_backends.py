@@ -268,3 +268,66 @@ def test_grouped_equals_dense_for_random_patterns(
         verify=False,
     )
     _compare(masks, "grouped", batch=batch)
+
+
+def _penalty_grads(masks, backend, inputs, weight):
+    """Gradients of a gradient penalty (the square norm of d<out, weight>/d(q, k, v))."""
+    out = sparse_attention(*inputs, masks, backend=backend)
+    first = torch.autograd.grad((out * weight).sum(), inputs, create_graph=True)
+    return torch.autograd.grad(sum(g.square().sum() for g in first), inputs)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    step_list=st.lists(steps(), min_size=1, max_size=3),
+    h=st.integers(2, 5),
+    w=st.integers(2, 5),
+    scale_q=st.sampled_from([1, 2]),
+    order=st.sampled_from(["esa", "rowmajor"]),
+    free=st.booleans(),
+)
+def test_grouped_second_derivative_equals_dense_for_random_patterns(
+    monkeypatch, step_list, h, w, scale_q, order, free
+):
+    monkeypatch.setattr(planner, "PIECE_COST", 0.0 if free else planner.PIECE_COST)
+    pattern = Pattern("random", "", tuple(step_list), order=order)
+    masks = head_masks(
+        pattern,
+        grid=(h, w),
+        query_grid=(h * scale_q, w * scale_q),
+        num_heads=len(step_list),
+        verify=False,
+    )
+    inputs = _inputs(masks, 2, dv=3)
+    weight = torch.randn(2, masks.num_heads, masks.nq, 3, dtype=torch.float64)
+    want = _penalty_grads(masks, "dense", inputs, weight)
+    got = _penalty_grads(masks, "grouped", inputs, weight)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["ylg", "strided", "axial"])
+def test_grouped_second_derivative_passes_gradgradcheck(name):
+    """Against finite differences of the first derivative, not another backend."""
+    heads = 4 if name == "ylg" else 2
+    masks = head_masks(name, grid="4x4", query_grid="8x8", num_heads=heads, verify=False)
+    q, k, v = _inputs(masks, 1, dim=2, dv=2)
+    fn = lambda q, k, v: sparse_attention(q, k, v, masks, backend="grouped", scale=True)  # noqa: E731
+    assert torch.autograd.gradgradcheck(fn, (q, k, v))
+
+
+def test_grouped_second_derivative_through_some_inputs_only():
+    """Only the keys need gradients (queries and values fixed): the others stay None."""
+    masks = head_masks("ylg", grid="4x4", num_heads=4)
+    q, k, v = (t.detach() for t in _inputs(masks, 1))
+    k.requires_grad_()
+    results = []
+    for backend in ("grouped", "dense"):
+        out = sparse_attention(q, k, v, masks, backend=backend)
+        (gk,) = torch.autograd.grad(out.square().sum(), k, create_graph=True)
+        results.append(torch.autograd.grad(gk.square().sum(), k)[0])
+    torch.testing.assert_close(results[0], results[1], rtol=1e-10, atol=1e-10)

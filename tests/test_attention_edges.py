@@ -18,19 +18,25 @@ from ylg.errors import YlgError
 from ylg.patterns import load_pattern
 
 
-def test_grouped_refuses_a_second_derivative_by_name_and_dense_gives_it() -> None:
+def test_an_r1_penalty_through_a_grouped_layer_equals_dense_and_sdpa() -> None:
+    """An R1 / gradient penalty through the layer (create_graph=True) on the CPU's
+    default backend: the grouped backend was refusing it."""
     x = torch.randn(2, 64, 8, 8, dtype=torch.float64, requires_grad=True)
-    grouped = YLGAttention2d(64, backend="grouped").double()
-    with pytest.raises(YlgError, match="no second derivative.*backend='dense' or 'sdpa'"):
-        torch.autograd.grad(grouped(x).square().sum(), x, create_graph=True)
-    grouped(x).square().sum().backward()  # first order is untouched
+    torch.manual_seed(0)
+    reference = YLGAttention2d(64, backend="grouped").double()
+    with torch.no_grad():
+        reference.gamma.fill_(0.7)  # gamma = 0 would hide the attention from the penalty
     penalties = []
-    for backend in ("dense", "sdpa"):
+    for backend in ("grouped", "dense", "sdpa"):
         layer = YLGAttention2d(64, backend=backend).double()
-        layer.load_state_dict(grouped.state_dict())
+        layer.load_state_dict(reference.state_dict())
         (g,) = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
-        penalties.append(torch.autograd.grad(g.square().sum(), layer.gamma)[0])
-    torch.testing.assert_close(penalties[0], penalties[1])
+        penalty = g.square().sum()
+        penalties.append(torch.autograd.grad(penalty, [layer.gamma, *layer.parameters()]))
+    for got in penalties[1:]:
+        for a, b in zip(penalties[0], got):
+            torch.testing.assert_close(a, b)
+    assert penalties[0][0].abs() > 0
 
 
 def test_grouped_bf16_gradients_are_as_accurate_as_sdpas() -> None:

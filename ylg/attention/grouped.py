@@ -22,11 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from ylg.attention.masksets import StepMask
 from ylg.attention.plan import make_plan
-from ylg.errors import YlgError
 
 #: Logits per tile (batch x rows x keys): 1 MiB of float32, about a core's L2.
 TILE_ELEMENTS = 1 << 18
@@ -38,7 +36,8 @@ Tile = tuple[int, int, int, int]
 
 class _Gather(torch.autograd.Function):
     """``x.index_select(1, index)`` for ``x [B, N, d]``, with a backward pass that adds
-    rows along the first axis (several times faster on CPU than along the second)."""
+    rows along the first axis (several times faster on CPU than along the second). The
+    backward pass is plain differentiable torch, so second derivatives pass through."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, index: Tensor) -> Tensor:
@@ -47,7 +46,6 @@ class _Gather(torch.autograd.Function):
         return x.index_select(1, index)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (index,) = ctx.saved_tensors
         b, _, d = grad.shape
@@ -321,6 +319,40 @@ def _backward(bt: Batch, saved: tuple, grads: tuple, factor: float, finite: bool
                 dkg[:, hl, c0:c1] += torch.matmul(ds.transpose(-1, -2), qg)
 
 
+def _differentiable(q: Tensor, k: Tensor, v: Tensor, plan: GatherPlan, factor: float) -> Tensor:
+    """The gathered rows' outputs as :class:`_GroupedAttention` computes them, in plain
+    differentiable torch, each batch's logits at once (memory: the attended pairs, as
+    gathered). Its backward pass is recorded by autograd, so it gives the second
+    derivative (``create_graph=True``); the fast path never runs it."""
+    b = q.shape[0]
+    outs = []
+    for bt in plan.batches:
+        qb, kc, vc, kg, vg = bt.views(q, k, v)
+        hs, chunks, g, c = bt.heads, bt.chunks, bt.group, bt.num_columns
+        qg = (qb * factor).reshape(b, hs, chunks, g, qb.shape[-1])
+        parts = []
+        if c:
+            logits = torch.matmul(qg, kc.unsqueeze(2).transpose(-1, -2))  # [b, hs, ch, g, C]
+            if bt.column_bias is not None:
+                bias = bt.column_bias[list(bt.unique)].view(hs, chunks, g, c)
+                logits = logits.masked_fill(bias.isneginf(), float("-inf"))
+            parts.append(logits)
+        if bt.width:
+            logits = torch.matmul(qg, kg.transpose(-1, -2))  # [b, hs, chunks, g, W]
+            if bt.bias is not None:
+                bias = bt.bias[list(bt.unique)]
+                logits = logits.masked_fill(bias.isneginf(), float("-inf"))
+            parts.append(logits)
+        weights = torch.softmax(torch.cat(parts, -1) * LN2, -1)  # base-2 logits
+        products = []
+        if c:
+            products.append(torch.matmul(weights[..., :c], vc.unsqueeze(2)))
+        if bt.width:
+            products.append(torch.matmul(weights[..., c:], vg))
+        outs.append(sum(products[1:], products[0]).reshape(b, hs * bt.rows, -1))
+    return torch.cat(outs, 1)
+
+
 class _GroupedAttention(torch.autograd.Function):
     """Joint softmax attention of each row over its shared columns and its group's
     keys, for every batch of a gather plan, tile by tile, with a recomputing backward pass
@@ -351,13 +383,14 @@ class _GroupedAttention(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple:
-        if torch.is_grad_enabled():  # only under create_graph=True
-            raise YlgError(
-                "the grouped attention backend has no second derivative (asked for by"
-                " create_graph=True: an R1 or gradient penalty); build the layer with"
-                " backend='dense' or 'sdpa' for one"
-            )
         plan: GatherPlan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph=True: an R1 or gradient penalty
+            inputs = ctx.saved_tensors[:3]
+            wanted = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
+            out = _differentiable(*inputs, plan, ctx.factor)
+            found = iter(torch.autograd.grad(out, wanted, grad, create_graph=True))
+            grads = [next(found) if need else None for need in ctx.needs_input_grad[:3]]
+            return (*grads, None, None, None)
         q, k, v, out, lse = ctx.saved_tensors
         b = q.shape[0]
         # Gradients reach the base-2 logits times ln 2; fold that into dO and
