@@ -259,6 +259,26 @@ def test_a_run_stopped_before_its_first_checkpoint_keeps_its_settings(
     assert (kept.attention, kept.batch_size) == ("none", 4) and "step 2:" in out
 
 
+def test_data_that_cannot_be_read_leaves_no_run_behind(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first start on a folder of unreadable images wrote config.toml and tb/ before
+    failing, so the same command with the right --data met them as another run's."""
+    bad = tmp_path / "bad" / "cats"
+    bad.mkdir(parents=True)
+    for i in range(3):
+        (bad / f"{i}.png").write_text("not a picture")
+    config = tmp_path / "tb.toml"
+    config.write_text(tiny.read_text().replace("tensorboard = false", "tensorboard = true"))
+    run_dir = tmp_path / "run"
+    args = ["train", "--config", str(config), "--out", str(run_dir), "-q", "--iterations", "2"]
+    code, _, err = ylg_inline(capsys, *args, "--data", str(bad.parent))
+    assert code == 2 and "none of the 3 images" in err and "can be read" in err
+    assert not run_dir.exists()
+    code, out, err = ylg_inline(capsys, *args, "--data", "digits")
+    assert code == 0 and "step 2:" in out, err
+
+
 def test_a_config_file_inside_the_run_folder_is_not_overwritten(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ resumed computes the same losses as one that never stopped (on the CPU, bit for 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -378,14 +379,6 @@ class Trainer:
         """Train to ``cfg.iterations``; checkpoint every ``checkpoint_every`` steps and at
         the end."""
         cfg, rt = self.cfg, self.rt
-        log = tb = None
-        if rt.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.run_dir / "config.toml", config_toml(cfg).encode())
-            log = JsonlLog(self.run_dir / "log.jsonl")
-            log.truncate_after(self.step)
-            if cfg.tensorboard:
-                tb = TensorBoard(self.run_dir, purge_step=self.step + 1 if self.step else None)
         start_batch = self.step * cfg.d_steps * cfg.accumulate
         loader = batches(
             self.data, self.micro, cfg.seed, rt.rank, rt.world, start_batch, cfg.num_workers
@@ -395,6 +388,19 @@ class Trainer:
             import torch_xla.distributed.parallel_loader as pl
 
             stream = iter(pl.MpDeviceLoader(loader, rt.device))
+        if self.step < cfg.iterations:
+            # The first batch before the run folder is touched: data that cannot be read
+            # fails here, and leaves no config.toml that a corrected --data would meet
+            # as another run's.
+            stream = itertools.chain([next(stream)], stream)
+        log = tb = None
+        if rt.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.run_dir / "config.toml", config_toml(cfg).encode())
+            log = JsonlLog(self.run_dir / "log.jsonl")
+            log.truncate_after(self.step)
+            if cfg.tensorboard:
+                tb = TensorBoard(self.run_dir, purge_step=self.step + 1 if self.step else None)
         bar = progress(
             total=cfg.iterations,
             initial=self.step,
