@@ -220,6 +220,16 @@ def test_layers_needed_proves_never_and_counts_reach() -> None:
     assert layers_needed(load_pattern("window").on("9x9"), max_layers=2).reason == "limit"
 
 
+def test_a_stack_deeper_than_max_layers_counts_the_layers_it_laid() -> None:
+    """``verify --layers 6 --max-layers 2``: the walk laid 6 layers for the stack and saw
+    Full Information at 4, yet said 'more than 2'."""
+    window = load_pattern("window").on("9x9")
+    deep = verify_stack([window] * 6, cycle=window, max_layers=2)
+    assert deep.holds and deep.needed.layers == layers_needed(window).layers == 4
+    shallow = verify_stack([window] * 3, cycle=window, max_layers=2).needed
+    assert (shallow.layers, shallow.reason, shallow.max_layers) == (None, "limit", 3)
+
+
 def test_alternating_dilations_need_fewer_layers_than_either() -> None:
     def band(d: int) -> Pattern:
         return Pattern(f"d{d}", "", (f"abs(qj - kj) <= {d} and (qj - kj) % {d} == 0",))
@@ -362,9 +372,11 @@ def test_verify_stack_of_a_repeated_cycle_matches_graph_search(
     assert (verdict.receptive.min, verdict.receptive.max) == (field.min(), field.max())
     assert verdict.receptive.full_outputs == int((field == first.nk).sum())
     assert verdict.needed is not None
-    assert verdict.needed.layers == layers_needed_networkx(cycle, max_layers=max_layers)
-    # Laying the repeats on to the stack's depth (one pass) leaves the answer as it was.
-    alone = layers_needed(cycle, max_layers=max_layers)
+    tried = max(max_layers, depth)  # the layers laid for the stack are tried as well
+    assert verdict.needed.layers == layers_needed_networkx(cycle, max_layers=tried)
+    # Laying the repeats on to the stack's depth (one pass) gives the answer of the
+    # layers needed alone, tried as deep.
+    alone = layers_needed(cycle, max_layers=tried)
     assert (verdict.needed.reason, verdict.needed.reached) == (alone.reason, alone.reached)
 
 

@@ -663,6 +663,7 @@ def _layers_needed(
     if not 1 <= max_layers <= MAX_LAYERS:
         raise YlgError(f"max_layers must be between 1 and {MAX_LAYERS}, got {max_layers}")
     start = time.perf_counter()
+    max_layers = max(max_layers, keep)  # layers laid for ``keep`` are tried at no cost
     if stack.grids[-1] != stack.grids[0]:
         raise YlgError(
             f"the layers cannot be repeated: the last writes the {stack.grids[-1]} grid but"
@@ -690,14 +691,14 @@ def _layers_needed(
     seconds: float | None = None
     kept: KroneckerReach | None = None
     bar = progress_bar(
-        total=max(max_layers, keep),
+        total=max_layers,
         desc="layers",
         unit="layer",
         leave=False,
         disable=not progress,
     )
     try:
-        for layer in range(1, max(max_layers, keep) + 1):
+        for layer in range(1, max_layers + 1):
             phase = (layer - 1) % cycle
             stuck = False
             for g, mats in enumerate(groups):

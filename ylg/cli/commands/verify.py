@@ -51,7 +51,8 @@ METHODS = ("auto", "bitsets")
 @int_option(
     "--max-layers",
     DEFAULT_MAX_LAYERS,
-    "Stacks: most layers tried when counting the layers Full Information needs.",
+    "Stacks: most layers tried when counting the layers Full Information needs (at"
+    " least --layers are).",
     low=1,
     high=MAX_LAYERS,
 )
