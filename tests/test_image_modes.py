@@ -88,3 +88,36 @@ def test_a_16_bit_grey_folder_has_fid_zero_against_its_8_bit_twin(tmp_path: Path
         is_splits=1, progress=False,
     )  # fmt: skip
     assert wrong.fid > 1.0  # the test can tell the two readings apart
+
+
+def test_an_image_over_pillows_pixel_limit_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 14000 x 14000 photo was 'cannot read the image' with no reason; Pillow's limit is
+    lowered here so that a small real file meets the same guard."""
+    from ylg.errors import YlgError
+    from ylg.gan.invert.outputs import load_image
+
+    path = tmp_path / "large.png"
+    Image.fromarray(COLOUR).save(path)  # 256 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # an error above 200
+    with pytest.raises(YlgError) as caught:
+        load_image(path, 16)
+    assert str(caught.value) == (
+        f"cannot read the image {path}: 256 pixels, over Pillow's limit of 200 (a guard"
+        " against decompression bombs): resize it first"
+    )
+    assert read_image(path, 16) is None  # training data skips it
+    folder = FolderImages(tmp_path)
+    list(folder.batches(4))
+    assert folder.skipped_files == [(path, str(caught.value).split(": ", 1)[1])]
+
+
+def test_a_file_that_is_no_image_names_the_reason(tmp_path: Path) -> None:
+    from ylg.errors import YlgError
+    from ylg.gan.invert.outputs import load_image
+
+    path = tmp_path / "notes.png"
+    path.write_text("not a picture")
+    with pytest.raises(YlgError, match=r"^cannot read the image .*notes.png: cannot identify"):
+        load_image(path, 16)

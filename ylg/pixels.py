@@ -25,6 +25,7 @@ Grey images become three equal channels.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,15 +78,38 @@ def rgb_image(image: Any) -> Any:
     return Image.fromarray(rgb8(image))
 
 
-def read_image(path: Path, resolution: int) -> torch.Tensor | None:
+def unreadable(exc: BaseException, path: Path) -> str:
+    """Why Pillow could not read the image at ``path``, in a few words without the path.
+
+    >>> from pathlib import Path
+    >>> unreadable(OSError("cannot identify image file 'a/b.png'"), Path("a/b.png"))
+    'cannot identify image file'
+    """
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError):
+        sizes = [f"{int(n):,}" for n in re.findall(r"\d+", str(exc))[:2]]
+        if len(sizes) == 2:
+            return (
+                f"{sizes[0]} pixels, over Pillow's limit of {sizes[1]} (a guard against"
+                " decompression bombs): resize it first"
+            )
+    why = str(exc).replace(f" {str(path)!r}", "").replace(str(path), "the file")
+    return " ".join(why.split()) or type(exc).__name__
+
+
+def image_tensor(path: Path, resolution: int) -> torch.Tensor:
     """An image file as ``uint8 [3, R, R]``, shorter side resized and centre-cropped.
 
     Every Pillow mode is read as :func:`rgb8` reads it (16-bit and float
     images scaled, not clipped), turned upright as its EXIF orientation says (a phone's
-    photo as viewers show it). None when the file cannot be read or decoded.
+    photo as viewers show it). A file that cannot be read or decoded is a
+    :class:`~ylg.errors.YlgError` that says why.
     """
     import torch
     from PIL import Image, ImageOps
+
+    from ylg.errors import YlgError
 
     try:
         with Image.open(path) as img:
@@ -94,6 +118,17 @@ def read_image(path: Path, resolution: int) -> torch.Tensor | None:
                 rgb_image(upright), (resolution, resolution), Image.Resampling.BICUBIC
             )
             array = np.asarray(img, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise YlgError(f"cannot read the image {path}: {unreadable(exc, path)}") from None
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def read_image(path: Path, resolution: int) -> torch.Tensor | None:
+    """:func:`image_tensor`, or None when the file cannot be read (training data skips
+    such files)."""
+    from ylg.errors import YlgError
+
+    try:
+        return image_tensor(path, resolution)
+    except YlgError:
+        return None

@@ -204,14 +204,13 @@ class FolderImages(ImageSet):
     def _read(self, path: Path) -> np.ndarray | str:
         """The pixels (every Pillow mode read as :func:`ylg.pixels.rgb8` reads it),
         or why the file cannot be read."""
-        from ylg.pixels import rgb8
+        from ylg.pixels import rgb8, unreadable
 
         try:
             with Image.open(path) as image:
                 return rgb8(image)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            why = str(exc).replace(f" {str(path)!r}", "").replace(str(path), "the file")
-            return " ".join(why.split()) or type(exc).__name__
+            return unreadable(exc, path)
 
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         self.skipped = 0

@@ -50,15 +50,12 @@ from ylg.gan.invert.taps import generator_attention, has_attention
 from ylg.gan.run.checkpoint import weights_digest
 from ylg.gan.sampling.grids import save_png
 from ylg.patterns import Grid
-from ylg.pixels import read_image
+from ylg.pixels import image_tensor
 
 
 def load_image(path: str | os.PathLike[str], resolution: int) -> torch.Tensor:
     """An image file, centre-cropped and resized, as ``[3, R, R]`` in [-1, 1]."""
-    image = read_image(Path(path), resolution)
-    if image is None:
-        raise YlgError(f"cannot read the image {os.fspath(path)}")
-    return image.float() / 127.5 - 1.0
+    return image_tensor(Path(path), resolution).float() / 127.5 - 1.0
 
 
 @dataclass
