@@ -14,7 +14,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
 def test_the_page_has_its_examples():
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 4
     assert len([line for line in BLOCKS[0].splitlines() if line.strip()]) <= 22
 
 
@@ -35,4 +35,8 @@ def test_example_runs(tmp_path, index):
         assert done.stdout.splitlines() == [
             "torch.Size([2, 64, 4, 16, 16]) grouped",
             "torch.Size([1, 4, 1024, 256])",
+        ]
+    if index == 3:  # a transformer's video block
+        assert done.stdout.splitlines() == [
+            "torch.Size([2, 1024, 64]) grouped ('na/1', 'na/1', 'na/1', 'na/1')"
         ]

@@ -3,6 +3,8 @@
 * :class:`YLGAttention2d`: the paper's layer (any pattern, any head count), and
   :class:`SAGANAttention2d`, SAGAN's dense layer beside it for ablations;
   :class:`YLGAttention3d` (videos) and :class:`YLGAttention1d` (sequences) beside it.
+* :class:`SparseSelfAttention`: the attention of a vision / video / diffusion
+  transformer block (tokens ``[B, N, C]`` on a grid) through a verified pattern.
 * :func:`head_masks` + :func:`sparse_attention`: the functional core over
   ``q [B, H, nq, d]``, ``k, v [B, H, nk, d]`` with one pattern step per head.
 * Backends (``dense``, ``grouped``, ``flex``, ``auto``) give the same result.
@@ -34,6 +36,7 @@ from ylg.attention.layers import (
     YLGAttention3d,
 )
 from ylg.attention.masksets import STEP_MODES, HeadMasks, StepMask, head_masks
+from ylg.attention.tokens import SparseSelfAttention
 
 __all__ = [
     "Attention",
@@ -47,6 +50,7 @@ __all__ = [
     "Head",
     "HeadMasks",
     "SAGANAttention2d",
+    "SparseSelfAttention",
     "StepMask",
     "YLGAttention",
     "YLGAttention1d",

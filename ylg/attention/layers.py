@@ -95,7 +95,7 @@ def pool_sizes(key_pool: object, ndim: int) -> tuple[int, ...]:
     )
 
 
-def _check_pattern_argument(pattern: object, heads: object) -> None:
+def check_pattern_argument(pattern: object, heads: object) -> None:
     """Refuse, with a message about the argument given, what is not a pattern or heads."""
     from ylg.patterns import Pattern
 
@@ -128,12 +128,32 @@ def check_flag(name: str, value: object) -> bool:
     ylg.errors.YlgError: scale is True or False (whether logits are scaled by 1/sqrt(d)), not 2.0
     """
     if not isinstance(value, bool):
-        meaning = {
-            "scale": "whether logits are scaled by 1/sqrt(d)",
-            "paper_compat": "whether masked logits are -1000 as in the paper's code",
-        }[name]
-        raise YlgError(f"{name} is True or False ({meaning}), not {value!r}")
+        meaning = _FLAG_MEANINGS.get(name)
+        raise YlgError(
+            f"{name} is True or False{f' ({meaning})' if meaning else ''}, not {value!r}"
+        )
     return value
+
+
+#: What the yes/no arguments :func:`check_flag` names mean, where the name alone is vague.
+_FLAG_MEANINGS = {
+    "scale": "whether logits are scaled by 1/sqrt(d)",
+    "paper_compat": "whether masked logits are -1000 as in the paper's code",
+}
+
+
+class KeepsPrepared(nn.Module):
+    """What a sparse layer's backends build on a device (masks, block masks, indices),
+    per layout, backend, device and dtype, in ``_prepared``: on the layer, so deleting
+    the model frees it; ``.to()``, ``.cuda()`` and ``.half()`` clear it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepared: dict[object, object] = {}
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        self._prepared.clear()  # what was built for the old device or dtype goes
+        return super()._apply(fn, recurse)
 
 
 class Attention(nn.Module):
@@ -271,7 +291,7 @@ class _Default:
 DEFAULT = _Default()
 
 
-class YLGAttention(Attention):
+class YLGAttention(KeepsPrepared, Attention):
     """Sparse attention block on any number of axes: each head attends through one step
     of a verified pattern. Build :class:`YLGAttention1d`, :class:`YLGAttention2d` or
     :class:`YLGAttention3d`; this class holds what they share.
@@ -309,7 +329,7 @@ class YLGAttention(Attention):
             nonsquare = None if is_exported_path(pattern) else self.default_nonsquare
         if key_pool is DEFAULT:
             key_pool = self.default_key_pool
-        _check_pattern_argument(pattern, heads)
+        check_pattern_argument(pattern, heads)
         if num_heads is not None:
             count = num_heads  # checked below: 0 is refused, never read as "the default"
         else:
@@ -332,9 +352,6 @@ class YLGAttention(Attention):
         self.stride = stride
         self.last_backend: str | None = None
         self._layouts: dict[tuple[int, ...], HeadMasks] = {}
-        # What the backends build on a device (masks, block masks, indices), per layout,
-        # backend, device and dtype: it lives on the layer, so deleting the model frees it.
-        self._prepared: dict[object, object] = {}
         if is_exported_path(pattern):
             qg = load_npz(pattern).layout.query_grid  # type: ignore[arg-type]
             if qg.ndim != self.ndim:
@@ -410,11 +427,6 @@ class YLGAttention(Attention):
         if not return_attention:
             return y
         return y, attention_maps(q, k, heads, **options)
-
-    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
-        # .to() / .cuda() / .half(): what was built for the old device or dtype goes.
-        self._prepared.clear()
-        return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
         return (

@@ -1,0 +1,159 @@
+"""Multi-head self-attention over the tokens of a grid, through a verified pattern: the
+attention of a vision, video or diffusion transformer block.
+
+:class:`SparseSelfAttention` takes tokens ``[B, N, C]`` laid row-major on a 1-, 2- or 3-D
+grid (``N = T*H*W``, the first axis slowest, as a patch embedding flattens them) and is
+the attention of a ViT / DiT block with its dense softmax replaced by a pattern: one
+linear map to queries, keys and values, optional normalisation of queries and keys per
+head, softmax attention scaled by ``1/sqrt(head_dim)``, one linear map back. Queries and
+keys live on the same grid (no pooling, no ``gamma``): that is the SAGAN-style block of
+:mod:`ylg.attention.layers`.
+
+>>> import torch
+>>> from ylg.patterns import load_pattern
+>>> na = load_pattern("na").with_params(win_t=3, win_i=3, win_j=3)
+>>> attn = SparseSelfAttention(64, na, grid="4x8x8", num_heads=4, verify=6)  # 6 layers
+>>> attn(torch.randn(2, 256, 64)).shape
+torch.Size([2, 256, 64])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
+from ylg.attention.heads import PatternLike
+from ylg.attention.layers import KeepsPrepared, check_flag, check_pattern_argument
+from ylg.attention.masksets import STEP_MODES, HeadMasks, head_masks, verify_layers
+from ylg.errors import YlgError
+from ylg.patterns import Grid
+
+
+class SparseSelfAttention(KeepsPrepared):
+    """Self-attention of tokens on a grid, each head through one step of a pattern.
+
+    ``dim``: channels of a token (a multiple of ``num_heads``). ``pattern``: a library
+    name (``"na"``, ``"sta"``, ``"ltr"``, ...), a TOML path, a :class:`Pattern` or a list
+    of them (the heads split evenly between them, each share cycling through its
+    pattern's steps); ``heads``: explicit ``(pattern, step)`` pairs instead. ``grid``:
+    the token grid, ``"16x32x32"`` or a tuple; ``forward(x, grid=...)`` runs on another
+    (masks are built once per grid). ``verify``: refuse a pattern that lacks Full
+    Information after ``verify`` such layers stacked (``True``: one; give the depth of
+    your model), checked at build and on every new grid; ``False`` checks nothing.
+    ``qkv_bias``, ``proj_bias``: biases of the two linear maps. ``qk_norm``: LayerNorm
+    of queries and keys per head (as many recent DiTs do). ``scale``: ``1/sqrt(head_dim)``
+    on the logits (the transformer default). ``order``, ``stride``, ``step_mode`` and
+    ``backend`` as in :class:`~ylg.attention.YLGAttention2d`; ``last_backend`` tells
+    which backend ran.
+
+    >>> import torch
+    >>> attn = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2)   # step 1, step 2
+    >>> x = torch.randn(3, 64, 32)
+    >>> y, weights = attn(x, return_attention=True)
+    >>> y.shape, weights.shape, attn.labels
+    (torch.Size([3, 64, 32]), torch.Size([3, 2, 64, 64]), ('ltr/1', 'ltr/2'))
+    >>> attn(torch.randn(1, 256, 32), grid="16x16").shape          # another grid
+    torch.Size([1, 256, 32])
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        pattern: PatternLike | Sequence[PatternLike] = "na",
+        *,
+        grid: str | Grid | tuple[int, ...],
+        num_heads: int | None = None,
+        heads: Sequence[object] | None = None,
+        qkv_bias: bool = True,
+        proj_bias: bool = True,
+        qk_norm: bool = False,
+        scale: bool = True,
+        order: str | None = None,
+        stride: int | str | None = None,
+        step_mode: str = "parallel",
+        backend: str = "auto",
+        verify: bool | int = True,
+    ) -> None:
+        super().__init__()
+        check_pattern_argument(pattern, heads)
+        count = num_heads if num_heads is not None else len(heads) if heads is not None else 8
+        for name, value in (("dim", dim), ("num_heads", count)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise YlgError(f"{name} must be a positive integer, got {value!r}")
+        if dim % count:
+            raise YlgError(f"dim {dim} does not split into {count} heads of equal size")
+        if step_mode not in STEP_MODES:
+            raise YlgError(f"step_mode must be one of {', '.join(STEP_MODES)}, got {step_mode!r}")
+        pick_backend(backend, "cpu")  # rejects unknown names now
+        self.dim, self.num_heads, self.head_dim = dim, count, dim // count
+        self.pattern, self.heads_spec = pattern, heads
+        self.order, self.stride, self.step_mode, self.backend = order, stride, step_mode, backend
+        self.scale = check_flag("scale", scale)
+        #: Stacked layers the pattern is verified across (0: not verified).
+        self.verify = verify_layers(verify)
+        for name, flag in (("qkv_bias", qkv_bias), ("proj_bias", proj_bias), ("qk_norm", qk_norm)):
+            check_flag(name, flag)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.q_norm = nn.LayerNorm(self.head_dim) if qk_norm else nn.Identity()
+        self.k_norm = nn.LayerNorm(self.head_dim) if qk_norm else nn.Identity()
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
+        self.last_backend: str | None = None
+        self._grids: dict[Grid, HeadMasks] = {}
+        self.grid = Grid.parse(grid)
+        #: One name per head (``na``, or ``ltr/1``, ``ltr/2`` for a pattern's steps).
+        self.labels = self.masks_for(self.grid).labels
+
+    @torch.compiler.disable
+    def masks_for(self, grid: str | Grid | tuple[int, ...]) -> HeadMasks:
+        """The head masks on a token grid (built and verified once, then cached)."""
+        grid = Grid.parse(grid)
+        if grid not in self._grids:
+            self._grids[grid] = head_masks(
+                self.pattern,
+                grid=grid,
+                order=self.order,
+                heads=self.heads_spec,
+                num_heads=self.num_heads,
+                step_mode=self.step_mode,
+                verify=self.verify,
+                stride=self.stride,
+            )
+        return self._grids[grid]
+
+    def forward(
+        self,
+        x: Tensor,
+        grid: str | Grid | tuple[int, ...] | None = None,
+        return_attention: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """``x [B, N, dim]`` (``N`` tokens row-major on ``grid``, by default the layer's)
+        -> ``[B, N, dim]`` (and the weights ``[B, heads, N, N]``, dense)."""
+        heads = self.masks_for(self.grid if grid is None else grid)
+        if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.dim:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise YlgError(f"expected tokens [batch, tokens, {self.dim}], got {got}")
+        if x.shape[1] != heads.nq:
+            raise YlgError(
+                f"{x.shape[1]} tokens do not fill the {heads.grid} grid ({heads.nq} tokens);"
+                " pass grid= the grid they are laid on"
+            )
+        b, n, _ = x.shape
+        qkv = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = self.q_norm(qkv[0]), self.k_norm(qkv[1]), qkv[2]
+        self.last_backend = pick_backend(self.backend, x.device, heads)
+        options: dict[str, Any] = {"scale": self.scale, "cache": self._prepared}
+        out = sparse_attention(q, k, v, heads, backend=self.last_backend, **options)
+        y = self.proj(out.transpose(1, 2).reshape(b, n, self.dim))
+        if not return_attention:
+            return y
+        return y, attention_maps(q, k, heads, **options)
+
+    def extra_repr(self) -> str:
+        return (
+            f"dim={self.dim}, grid={self.grid}, heads={list(self.labels)},"
+            f" backend={self.backend!r}, verify={self.verify}"
+        )
