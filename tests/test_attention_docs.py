@@ -14,7 +14,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
 def test_the_page_has_its_examples():
-    assert len(BLOCKS) == 4
+    assert len(BLOCKS) == 5
     assert len([line for line in BLOCKS[0].splitlines() if line.strip()]) <= 22
 
 
@@ -40,3 +40,7 @@ def test_example_runs(tmp_path, index):
         assert done.stdout.splitlines() == [
             "torch.Size([2, 1024, 64]) grouped ('na/1', 'na/1', 'na/1', 'na/1')"
         ]
+    if index == 4:  # a model verified whole
+        lines = done.stdout.splitlines()
+        assert lines[0] == "full information across 6 layers: holds"
+        assert "  layers needed for full information: 5 (cycling na, dilated-na)" in lines

@@ -5,6 +5,8 @@
   :class:`YLGAttention3d` (videos) and :class:`YLGAttention1d` (sequences) beside it.
 * :class:`SparseSelfAttention`: the attention of a vision / video / diffusion
   transformer block (tokens ``[B, N, C]`` on a grid) through a verified pattern.
+* :func:`verify_model`: Full Information across a model's ``SparseSelfAttention``
+  layers, read from the model itself.
 * :func:`head_masks` + :func:`sparse_attention`: the functional core over
   ``q [B, H, nq, d]``, ``k, v [B, H, nk, d]`` with one pattern step per head.
 * Backends (``dense``, ``grouped``, ``flex``, ``auto``) give the same result.
@@ -37,6 +39,7 @@ from ylg.attention.layers import (
 )
 from ylg.attention.masksets import STEP_MODES, HeadMasks, StepMask, head_masks
 from ylg.attention.tokens import SparseSelfAttention
+from ylg.attention.verification import model_layers, verify_model
 
 __all__ = [
     "Attention",
@@ -60,6 +63,8 @@ __all__ = [
     "attention_maps",
     "explicit_heads",
     "head_masks",
+    "model_layers",
     "pick_backend",
     "sparse_attention",
+    "verify_model",
 ]

@@ -1,0 +1,113 @@
+"""Full Information of a PyTorch model: the stack of its transformer attention layers.
+
+Each :class:`~ylg.attention.SparseSelfAttention` checks its own pattern across the depth
+it is told (``verify=N``), which a layer of a model that alternates patterns cannot do:
+dilated neighbourhood attention alone never reaches every token, alternated with plain
+neighbourhood attention it does within a few layers. :func:`verify_model` reads the
+model itself: its attention layers in the order they were registered (the order a
+plain stack of blocks runs them), each laid on the token grid, checked as one stack by
+:func:`ylg.ifg.stack.verify_stack`, exactly as ``ylg verify --model`` checks a model
+file. The residual stream, norms and MLPs of a transformer act on each token alone, so
+they add no path between tokens and remove none.
+
+>>> from torch import nn
+>>> from ylg.attention import SparseSelfAttention
+>>> from ylg.patterns import load_pattern
+>>> near = load_pattern("na").with_params(win_i=3, win_j=3)
+>>> far = load_pattern("dilated-na").with_params(win_i=3, win_j=3, dil_i=4, dil_j=4)
+>>> model = nn.Sequential(*(
+...     SparseSelfAttention(32, near if i % 2 == 0 else far, grid="16x16", num_heads=2,
+...                         verify=False) for i in range(6)))
+>>> verdict = verify_model(model)
+>>> verdict.holds, verdict.needed.layers        # na alone needs 14, dilated-na never
+(True, 5)
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ylg.attention.masksets import REGISTRY
+from ylg.attention.tokens import SparseSelfAttention
+from ylg.errors import YlgError
+from ylg.ifg.stack import DEFAULT_MAX_LAYERS, StackVerdict, verify_stack
+from ylg.patterns import Grid, Masks
+
+
+def model_layers(
+    model: nn.Module, grid: "str | Grid | tuple[int, ...] | None" = None
+) -> list[tuple[str, Masks]]:
+    """The attention layers of ``model`` in registration order, each as its name and its
+    pattern's masks on the token grid (``grid``, or each layer's own).
+
+    A layer must give every head one pattern, all of whose steps some head attends
+    through: a layer whose heads mix patterns holds their union, which is not one
+    pattern's masks (verify such a model with a model file, or give each pattern its
+    own layers).
+
+    >>> from torch import nn
+    >>> model = nn.Sequential(SparseSelfAttention(16, "ltr", grid="4x4", num_heads=2))
+    >>> [(name, m.pattern.name, str(m.grid)) for name, m in model_layers(model)]
+    [('0', 'ltr', '4x4')]
+    """
+    if not isinstance(model, nn.Module):
+        raise YlgError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    found = []
+    for name, layer in model.named_modules():
+        if not isinstance(layer, SparseSelfAttention):
+            continue
+        heads = layer.masks_for(layer.grid if grid is None else grid)
+        patterns = list(dict.fromkeys(h.pattern for h in heads.heads))
+        label = name or type(model).__name__
+        if len(patterns) > 1:
+            shown = ", ".join(repr(p.name) for p in patterns)
+            raise YlgError(
+                f"layer {label} mixes the patterns {shown} across its heads; verify_model"
+                " reads one pattern per layer (give each pattern layers of its own)"
+            )
+        (pattern,) = patterns
+        used = {h.step for h in heads.heads}
+        if None not in used and len(used) < len(pattern.steps):
+            shown = ", ".join(str(s + 1) for s in sorted(used))  # type: ignore[operator]
+            raise YlgError(
+                f"layer {label}: its heads give {pattern.name!r} step(s) {shown} of its"
+                f" {len(pattern.steps)}, so it does not have the pattern's flow"
+            )
+        found.append((label, REGISTRY.masks(pattern, heads.layout)))
+    if not found:
+        raise YlgError(f"{type(model).__name__} has no SparseSelfAttention layer to verify")
+    grids = {str(m.grid) for _, m in found}
+    if len(grids) > 1:
+        raise YlgError(
+            f"the layers lie on different token grids ({', '.join(sorted(grids))}); pass"
+            " grid= the one to verify on"
+        )
+    return found
+
+
+def verify_model(
+    model: nn.Module,
+    grid: "str | Grid | tuple[int, ...] | None" = None,
+    *,
+    examples: int = 5,
+    needed: bool = True,
+    max_layers: int = DEFAULT_MAX_LAYERS,
+    progress: bool = False,
+) -> StackVerdict:
+    """Full Information across the attention layers of ``model`` (see
+    :func:`model_layers`) on the token grid, their receptive fields, and the layers
+    needed with the model's layers cycled: a :class:`~ylg.ifg.stack.StackVerdict`
+    (``ylg.ifg.report.stack_lines`` prints it as ``ylg verify`` does).
+
+    >>> from torch import nn
+    >>> from ylg.patterns import load_pattern
+    >>> na = load_pattern("na").with_params(win_i=3, win_j=3)
+    >>> block = lambda: SparseSelfAttention(16, na, grid="8x8", num_heads=2, verify=False)
+    >>> verdict = verify_model(nn.Sequential(block(), block()))
+    >>> verdict.holds, verdict.depth, verdict.needed.layers
+    (False, 2, 6)
+    """
+    layers = [m for _, m in model_layers(model, grid)]
+    return verify_stack(
+        layers, examples=examples, needed=needed, max_layers=max_layers, progress=progress
+    )
