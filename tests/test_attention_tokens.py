@@ -20,7 +20,9 @@ from ylg.patterns import Pattern, load_pattern
 NA3 = load_pattern("na").with_params(win_t=3, win_i=3, win_j=3)
 
 
-def reference(layer: SparseSelfAttention, x: torch.Tensor, grid: object = None) -> torch.Tensor:
+def reference(
+    layer: SparseSelfAttention, x: torch.Tensor, grid: object = None, rope: object = None
+) -> torch.Tensor:
     """The block written out: linear map, per-head masked softmax over the dense masks
     (float64), linear map back."""
     heads = layer.masks_for(layer.grid if grid is None else grid)
@@ -38,6 +40,8 @@ def reference(layer: SparseSelfAttention, x: torch.Tensor, grid: object = None) 
         k = torch.nn.functional.layer_norm(
             k, (d,), layer.k_norm.weight.double(), layer.k_norm.bias.double()
         )
+    if rope is not None:
+        q, k = rope(q, k)
     logits = q @ k.transpose(-1, -2) / (math.sqrt(d) if layer.scale else 1.0)
     weights = torch.softmax(logits.masked_fill(~masks, float("-inf")), -1)
     out = (weights @ v).transpose(1, 2).reshape(b, n, c)
@@ -103,6 +107,40 @@ def test_random_local_patterns_on_random_grids_equal_the_reference(
                 norm.bias.uniform_(-0.5, 0.5)
     x = torch.randn(2, math.prod(sides), 8 * heads, dtype=torch.float64)
     torch.testing.assert_close(layer(x), reference(layer, x), rtol=1e-10, atol=1e-10)
+
+
+def rotary(grid: tuple[int, ...], head_dim: int):  # noqa: ANN201
+    """A 2-D rotary embedding as video and image DiTs use it: half of each head's
+    channels rotate with the token's row, half with its column."""
+    rows, cols = torch.meshgrid(
+        *(torch.arange(s, dtype=torch.float64) for s in grid), indexing="ij"
+    )
+    quarter = head_dim // 4
+    freqs = 1.0 / 100.0 ** (torch.arange(quarter, dtype=torch.float64) / quarter)
+    angles = torch.cat([rows.reshape(-1, 1) * freqs, cols.reshape(-1, 1) * freqs], -1)
+    cos, sin = angles.cos(), angles.sin()
+
+    def rotate(t: torch.Tensor) -> torch.Tensor:
+        a, b = t[..., : head_dim // 2], t[..., head_dim // 2 :]
+        c, s = cos.to(t.dtype), sin.to(t.dtype)
+        return torch.cat([a * c - b * s, a * s + b * c], -1)
+
+    return lambda q, k: (rotate(q), rotate(k))
+
+
+@pytest.mark.parametrize("backend", ["grouped", "dense"])
+def test_rotary_positions_enter_the_logits_and_the_pattern_the_keys(backend: str) -> None:
+    torch.manual_seed(0)
+    layer = SparseSelfAttention(
+        32, "na", grid="6x6", num_heads=2, backend=backend, verify=False
+    ).double()
+    rope = rotary((6, 6), 16)
+    x = torch.randn(2, 36, 32, dtype=torch.float64)
+    got = layer(x, rope=rope)
+    torch.testing.assert_close(got, reference(layer, x, rope=rope), rtol=1e-10, atol=1e-10)
+    assert (got - layer(x)).abs().max() > 1e-3  # the rotation changed what heads read
+    with pytest.raises(YlgError, match=r"rope\(q, k\) must return \(q, k\) as tensors"):
+        layer(x, rope=lambda q, k: q)
 
 
 def test_the_dense_pattern_is_torchs_multihead_attention() -> None:

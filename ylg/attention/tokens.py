@@ -19,7 +19,7 @@ torch.Size([2, 256, 64])
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -129,9 +129,15 @@ class SparseSelfAttention(KeepsPrepared):
         x: Tensor,
         grid: str | Grid | tuple[int, ...] | None = None,
         return_attention: bool = False,
+        rope: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
         """``x [B, N, dim]`` (``N`` tokens row-major on ``grid``, by default the layer's)
-        -> ``[B, N, dim]`` (and the weights ``[B, heads, N, N]``, dense)."""
+        -> ``[B, N, dim]`` (and the weights ``[B, heads, N, N]``, dense).
+
+        ``rope``: positions for queries and keys, a function ``(q, k) -> (q, k)`` on
+        ``[B, heads, N, head_dim]`` applied after ``qk_norm`` (the rotary embedding of
+        your model, 1-D or per axis; the pattern decides who attends whom, the rotation
+        what the logits see)."""
         heads = self.masks_for(self.grid if grid is None else grid)
         if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.dim:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
@@ -144,6 +150,17 @@ class SparseSelfAttention(KeepsPrepared):
         b, n, _ = x.shape
         qkv = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = self.q_norm(qkv[0]), self.k_norm(qkv[1]), qkv[2]
+        if rope is not None:
+            rotated = rope(q, k)
+            if not (
+                isinstance(rotated, tuple)
+                and len(rotated) == 2
+                and all(isinstance(t, Tensor) and t.shape == q.shape for t in rotated)
+            ):
+                raise YlgError(
+                    f"rope(q, k) must return (q, k) as tensors of shape {tuple(q.shape)}"
+                )
+            q, k = rotated
         self.last_backend = pick_backend(self.backend, x.device, heads)
         options: dict[str, Any] = {"scale": self.scale, "cache": self._prepared}
         out = sparse_attention(q, k, v, heads, backend=self.last_backend, **options)
