@@ -128,10 +128,8 @@ def check_flag(name: str, value: object) -> bool:
     ylg.errors.YlgError: scale is True or False (whether logits are scaled by 1/sqrt(d)), not 2.0
     """
     if not isinstance(value, bool):
-        meaning = _FLAG_MEANINGS.get(name)
-        raise YlgError(
-            f"{name} is True or False{f' ({meaning})' if meaning else ''}, not {value!r}"
-        )
+        meaning = f" ({_FLAG_MEANINGS[name]})" if name in _FLAG_MEANINGS else ""
+        raise YlgError(f"{name} is True or False{meaning}, not {value!r}")
     return value
 
 

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
 from ylg.attention.heads import PatternLike
 from ylg.attention.layers import KeepsPrepared, check_flag, check_pattern_argument
-from ylg.attention.masksets import STEP_MODES, HeadMasks, head_masks, verify_layers
+from ylg.attention.masksets import HeadMasks, head_masks, verify_layers
 from ylg.errors import YlgError
 from ylg.patterns import Grid
 
@@ -86,9 +86,7 @@ class SparseSelfAttention(KeepsPrepared):
                 raise YlgError(f"{name} must be a positive integer, got {value!r}")
         if dim % count:
             raise YlgError(f"dim {dim} does not split into {count} heads of equal size")
-        if step_mode not in STEP_MODES:
-            raise YlgError(f"step_mode must be one of {', '.join(STEP_MODES)}, got {step_mode!r}")
-        pick_backend(backend, "cpu")  # rejects unknown names now
+        pick_backend(backend, "cpu")  # rejects unknown names now (head_masks, the rest)
         self.dim, self.num_heads, self.head_dim = dim, count, dim // count
         self.pattern, self.heads_spec = pattern, heads
         self.order, self.stride, self.step_mode, self.backend = order, stride, step_mode, backend
