@@ -179,7 +179,7 @@ def test_verify_checks_the_depth_of_the_stack_and_names_the_one_that_would_do() 
 
 
 def test_other_grids_are_built_once_and_wrong_token_counts_are_named() -> None:
-    layer = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2)
+    layer = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2, verify=2)
     assert layer(torch.randn(2, 256, 32), grid=(16, 16)).shape == (2, 256, 32)
     assert layer.masks_for("16x16") is layer.masks_for((16, 16))
     with pytest.raises(YlgError, match=r"100 tokens do not fill the 8x8 grid \(64 tokens\)"):
@@ -202,7 +202,7 @@ def test_other_grids_are_built_once_and_wrong_token_counts_are_named() -> None:
     ],
 )
 def test_bad_arguments_are_one_clear_error(kwargs: dict, message: str) -> None:
-    args = {"dim": 32, "pattern": "ltr", "grid": "8x8", "num_heads": 2, **kwargs}
+    args = {"dim": 32, "pattern": "ltr", "grid": "8x8", "num_heads": 2, "verify": 2, **kwargs}
     with pytest.raises(YlgError, match=message):
         SparseSelfAttention(args.pop("dim"), args.pop("pattern"), **args)
 
@@ -210,7 +210,7 @@ def test_bad_arguments_are_one_clear_error(kwargs: dict, message: str) -> None:
 def test_the_whole_module_saves_and_loads_and_moves_between_dtypes() -> None:
     """No parametrizations here: torch.save of the module itself works, and .to() drops
     what the backends built for the old dtype."""
-    layer = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2, backend="grouped")
+    layer = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2, backend="grouped", verify=2)
     x = torch.randn(2, 64, 32)
     before = layer(x)
     assert layer._prepared
@@ -245,3 +245,57 @@ def test_a_stack_of_blocks_compiles_and_trains() -> None:
     torch.testing.assert_close(compiled(x), eager, rtol=1e-5, atol=1e-5)
     compiled(x).square().mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_a_wrong_grid_is_named_before_any_mask_is_built() -> None:
+    """grid= given by mistake (an image's size for its patch grid) was built and
+    verified first: a Full Information refusal, or 35 s of masks at 1000x1000."""
+    layer = SparseSelfAttention(16, "na", grid="16x16", num_heads=2, verify=4)
+    x = torch.randn(1, 256, 16)
+    for wrong in ("256x256", "1000x1000"):
+        with pytest.raises(YlgError, match=f"256 tokens do not fill the {wrong} grid"):
+            layer(x, grid=wrong)
+    assert list(layer._grids) == [layer.grid]
+
+
+def test_rope_is_checked_and_follows_the_values_dtype_under_autocast() -> None:
+    layer = SparseSelfAttention(32, "na", grid="4x4", num_heads=2, verify=False)
+    table = torch.arange(16.0)[:, None] * torch.ones(16) / 16  # float32, as usual
+
+    def turn(t: torch.Tensor) -> torch.Tensor:
+        return t * table.cos() + t.flip(-1) * table.sin()
+
+    def rope(q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return turn(q), turn(k)
+
+    x = torch.randn(2, 16, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = layer(x, rope=rope)
+    torch.testing.assert_close(low.float(), layer(x, rope=rope), rtol=0.05, atol=0.05)
+    for bad in (3, "rope", lambda q: q):
+        with pytest.raises(YlgError, match=r"rope must be a function \(q, k\) -> \(q, k\)"):
+            layer(x, rope=bad)
+
+
+def test_inputs_of_another_dtype_or_flags_of_another_kind_are_named() -> None:
+    layer = SparseSelfAttention(16, "na", grid="4x4", num_heads=2, verify=False)
+    for dtype in (torch.float64, torch.int64):
+        with pytest.raises(YlgError, match=f"the tokens are {dtype}, the layer's weights"):
+            layer(torch.zeros(1, 16, 16, dtype=dtype))
+    with pytest.raises(YlgError, match="return_attention is True or False, not 'no'"):
+        layer(torch.zeros(1, 16, 16), return_attention="no")
+
+
+def test_the_grouped_backend_names_torch_func_and_the_backends_that_run_there() -> None:
+    """torch.func.grad through the CPU's default backend was a raw RuntimeError about
+    setup_context; dense runs there and gives torch.autograd's gradient of grouped."""
+    x = torch.randn(2, 9, 8)
+    grouped = SparseSelfAttention(8, "na", grid="3x3", num_heads=2, backend="grouped")
+    with pytest.raises(YlgError, match="does not run under torch.func transforms"):
+        torch.func.grad(lambda t: grouped(t).square().sum())(x)
+    dense = SparseSelfAttention(8, "na", grid="3x3", num_heads=2, backend="dense")
+    dense.load_state_dict(grouped.state_dict())
+    got = torch.func.grad(lambda t: dense(t).square().sum())(x)
+    xg = x.clone().requires_grad_()
+    (want,) = torch.autograd.grad(grouped(xg).square().sum(), xg)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from ylg.attention.masksets import StepMask
 from ylg.attention.plan import make_plan
+from ylg.errors import YlgError
 
 #: Logits per tile (batch x rows x keys): 1 MiB of float32, about a core's L2.
 TILE_ELEMENTS = 1 << 18
@@ -431,12 +432,20 @@ def run(
     b, h, nq, d = q.shape
     nk, dv = k.shape[2], v.shape[-1]
     qf, kf, vf = q.reshape(b, h * nq, d), k.reshape(b, h * nk, d), v.reshape(b, h * nk, dv)
-    rows = _GroupedAttention.apply(
-        gather(qf, plan.queries),
-        gather(kf, plan.keys),
-        gather(vf, plan.keys),
-        plan,
-        scale * LOG2E,
-        bool(torch.isfinite(k).all()),
-    )
+    try:
+        rows = _GroupedAttention.apply(
+            gather(qf, plan.queries),
+            gather(kf, plan.keys),
+            gather(vf, plan.keys),
+            plan,
+            scale * LOG2E,
+            bool(torch.isfinite(k).all()),
+        )
+    except RuntimeError as exc:
+        if "functorch transforms" not in str(exc):
+            raise
+        raise YlgError(
+            "the grouped backend does not run under torch.func transforms (grad, vmap,"
+            " jvp, ...); use backend='dense' or 'sdpa' there, or torch.autograd"
+        ) from None
     return gather(rows, plan.slots).view(b, h, nq, dv)

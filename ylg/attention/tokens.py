@@ -19,6 +19,7 @@ torch.Size([2, 256, 64])
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,9 +29,9 @@ from torch import Tensor, nn
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
 from ylg.attention.heads import PatternLike
 from ylg.attention.layers import KeepsPrepared, check_flag, check_pattern_argument
-from ylg.attention.masksets import HeadMasks, head_masks, verify_layers
+from ylg.attention.masksets import REGISTRY, HeadMasks, head_masks, verify_layers
 from ylg.errors import YlgError
-from ylg.patterns import Grid
+from ylg.patterns import Grid, Pattern
 
 
 class SparseSelfAttention(KeepsPrepared):
@@ -41,9 +42,11 @@ class SparseSelfAttention(KeepsPrepared):
     of them (the heads split evenly between them, each share cycling through its
     pattern's steps); ``heads``: explicit ``(pattern, step)`` pairs instead. ``grid``:
     the token grid, ``"16x32x32"`` or a tuple; ``forward(x, grid=...)`` runs on another
-    (masks are built once per grid). ``verify``: refuse a pattern that lacks Full
-    Information after ``verify`` such layers stacked (``True``: one; give the depth of
-    your model), checked at build and on every new grid; ``False`` checks nothing.
+    (masks are built once per grid). ``verify``: refuse a layer that lacks Full
+    Information after ``verify`` of it stacked (``True``: one; give the depth of your
+    model), checked at build and on every new grid, on what the layer does: parallel
+    heads read through the union of their steps (:func:`layer_patterns`); ``False``
+    checks nothing.
     ``qkv_bias``, ``proj_bias``: biases of the two linear maps. ``qk_norm``: LayerNorm
     of queries and keys per head (as many recent DiTs do). ``scale``: ``1/sqrt(head_dim)``
     on the logits (the transformer default). ``order``, ``stride``, ``step_mode`` and
@@ -51,7 +54,7 @@ class SparseSelfAttention(KeepsPrepared):
     which backend ran.
 
     >>> import torch
-    >>> attn = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2)   # step 1, step 2
+    >>> attn = SparseSelfAttention(32, "ltr", grid="8x8", num_heads=2, verify=2)
     >>> x = torch.randn(3, 64, 32)
     >>> y, weights = attn(x, return_attention=True)
     >>> y.shape, weights.shape, attn.labels
@@ -106,21 +109,31 @@ class SparseSelfAttention(KeepsPrepared):
         self.labels = self.masks_for(self.grid).labels
 
     @torch.compiler.disable
-    def masks_for(self, grid: str | Grid | tuple[int, ...]) -> HeadMasks:
-        """The head masks on a token grid (built and verified once, then cached)."""
+    def masks_for(self, grid: str | Grid | tuple[int, ...], verify: bool = True) -> HeadMasks:
+        """The head masks on a token grid, built once (then cached on the layer) and
+        checked as the layer's ``verify`` asks; ``verify=False``: the masks alone, without
+        that check and not kept on the layer (what :func:`~ylg.attention.verify_model`
+        reads)."""
         grid = Grid.parse(grid)
-        if grid not in self._grids:
-            self._grids[grid] = head_masks(
-                self.pattern,
-                grid=grid,
-                order=self.order,
-                heads=self.heads_spec,
-                num_heads=self.num_heads,
-                step_mode=self.step_mode,
-                verify=self.verify,
-                stride=self.stride,
-            )
-        return self._grids[grid]
+        if grid in self._grids:
+            return self._grids[grid]
+        heads = head_masks(
+            self.pattern,
+            grid=grid,
+            order=self.order,
+            heads=self.heads_spec,
+            num_heads=self.num_heads,
+            step_mode=self.step_mode,
+            verify=False,
+            stride=self.stride,
+        )
+        if not verify:
+            return heads
+        if self.verify:
+            for pattern in layer_patterns(heads):
+                REGISTRY.check_full_information(pattern, heads.layout, self.verify)
+        self._grids[grid] = heads
+        return heads
 
     def forward(
         self,
@@ -136,15 +149,27 @@ class SparseSelfAttention(KeepsPrepared):
         ``[B, heads, N, head_dim]`` applied after ``qk_norm`` (the rotary embedding of
         your model, 1-D or per axis; the pattern decides who attends whom, the rotation
         what the logits see)."""
-        heads = self.masks_for(self.grid if grid is None else grid)
+        check_flag("return_attention", return_attention)
         if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.dim:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise YlgError(f"expected tokens [batch, tokens, {self.dim}], got {got}")
-        if x.shape[1] != heads.nq:
+        on = self.grid if grid is None else Grid.parse(grid)
+        if x.shape[1] != on.size:  # before any mask is built for a grid given by mistake
             raise YlgError(
-                f"{x.shape[1]} tokens do not fill the {heads.grid} grid ({heads.nq} tokens);"
+                f"{x.shape[1]} tokens do not fill the {on} grid ({on.size} tokens);"
                 " pass grid= the grid they are laid on"
             )
+        weight = self.qkv.weight
+        if not x.is_floating_point() or (
+            x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type)
+        ):
+            raise YlgError(
+                f"the tokens are {x.dtype}, the layer's weights {weight.dtype}: cast one to"
+                " the other (or run under torch.autocast)"
+            )
+        if rope is not None and not _takes_two(rope):
+            raise YlgError(f"rope must be a function (q, k) -> (q, k), not {rope!r:.60}")
+        heads = self.masks_for(on)
         b, n, _ = x.shape
         qkv = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = self.q_norm(qkv[0]), self.k_norm(qkv[1]), qkv[2]
@@ -158,7 +183,9 @@ class SparseSelfAttention(KeepsPrepared):
                 raise YlgError(
                     f"rope(q, k) must return (q, k) as tensors of shape {tuple(q.shape)}"
                 )
-            q, k = rotated
+            # A rotation table in float32 under bf16 autocast gives float32: back to the
+            # values' dtype, as rotary embeddings are usually applied (``type_as``).
+            q, k = (t.to(v.dtype) for t in rotated)
         self.last_backend = pick_backend(self.backend, x.device, heads)
         options: dict[str, Any] = {"scale": self.scale, "cache": self._prepared}
         out = sparse_attention(q, k, v, heads, backend=self.last_backend, **options)
@@ -172,3 +199,45 @@ class SparseSelfAttention(KeepsPrepared):
             f"dim={self.dim}, grid={self.grid}, heads={list(self.labels)},"
             f" backend={self.backend!r}, verify={self.verify}"
         )
+
+
+def _takes_two(fn: object) -> bool:
+    """Whether ``fn`` is a callable that takes two positional arguments."""
+    if not callable(fn):
+        return False
+    try:
+        inspect.signature(fn).bind(None, None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins): let the call decide
+        return True
+    return True
+
+
+def layer_patterns(heads: HeadMasks) -> list[Pattern]:
+    """What one layer with these heads does with each of their patterns, as a pattern:
+    the pattern itself where its heads run its steps in turn (``step_mode="sequential"``)
+    or it has one step; otherwise one step, the union of the steps its heads attend
+    through side by side (each output reads every key one of its heads reads).
+
+    >>> from ylg.attention import head_masks
+    >>> [p.steps for p in layer_patterns(head_masks("ltr", grid="4x4", num_heads=2))]
+    [('(q // s == k // s and k <= q) or (k == q or k % s == s - 1)',)]
+    >>> layer_patterns(head_masks("na", grid="4x4", num_heads=2))[0].name
+    'na'
+    """
+    found = []
+    for pattern in dict.fromkeys(h.pattern for h in heads.heads):
+        used = sorted({h.step for h in heads.heads if h.pattern == pattern and h.step is not None})
+        if not used or used == list(range(len(pattern.steps))) == [0]:
+            found.append(pattern)
+            continue
+        steps = [pattern.steps[s] for s in used]
+        numbers = " and ".join(str(s + 1) for s in used)
+        name = (
+            f"{pattern.name} step {numbers}"
+            if len(used) == 1
+            else (f"{pattern.name} (steps {numbers} side by side)")
+        )
+        found.append(pattern.with_steps([" or ".join(f"({t})" for t in steps)], name=name))
+    return found

@@ -6,9 +6,11 @@ dilated neighbourhood attention alone never reaches every token, alternated with
 neighbourhood attention it does within a few layers. :func:`verify_model` reads the
 model itself: its attention layers in the order they were registered (the order a
 plain stack of blocks runs them), each laid on the token grid, checked as one stack by
-:func:`ylg.ifg.stack.verify_stack`, exactly as ``ylg verify --model`` checks a model
-file. The residual stream, norms and MLPs of a transformer act on each token alone, so
-they add no path between tokens and remove none.
+:func:`ylg.ifg.stack.verify_stack`, as ``ylg verify --model`` checks a model file
+(with one difference: a layer of parallel heads reads the union of their steps, what it
+does, where a model file's layer reads its pattern's steps in turn, as the paper does).
+The residual stream, norms and MLPs of a transformer act on each token alone, so they
+add no path between tokens and remove none.
 
 >>> from torch import nn
 >>> from ylg.attention import SparseSelfAttention
@@ -27,8 +29,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from ylg.attention.layers import check_flag
 from ylg.attention.masksets import REGISTRY
-from ylg.attention.tokens import SparseSelfAttention
+from ylg.attention.tokens import SparseSelfAttention, layer_patterns
 from ylg.errors import YlgError
 from ylg.ifg.stack import DEFAULT_MAX_LAYERS, StackVerdict, verify_stack
 from ylg.patterns import Grid, Masks
@@ -40,24 +43,26 @@ def model_layers(
     """The attention layers of ``model`` in registration order, each as its name and its
     pattern's masks on the token grid (``grid``, or each layer's own).
 
-    A layer must give every head one pattern, all of whose steps some head attends
-    through: a layer whose heads mix patterns holds their union, which is not one
-    pattern's masks (verify such a model with a model file, or give each pattern its
-    own layers).
+    A layer is what it does (:func:`~ylg.attention.tokens.layer_patterns`): its
+    pattern's steps in turn (sequential heads), or the union of the steps its parallel
+    heads attend through. Its heads must share one pattern: a layer whose heads mix
+    patterns is refused by name. A layer registered at several places (one module used
+    twice in a stack) counts at each; the layers' own ``verify`` plays no part.
 
     >>> from torch import nn
-    >>> model = nn.Sequential(SparseSelfAttention(16, "ltr", grid="4x4", num_heads=2))
+    >>> model = nn.Sequential(SparseSelfAttention(16, "ltr", grid="4x4", num_heads=2, verify=2))
     >>> [(name, m.pattern.name, str(m.grid)) for name, m in model_layers(model)]
-    [('0', 'ltr', '4x4')]
+    [('0', 'ltr (steps 1 and 2 side by side)', '4x4')]
     """
     if not isinstance(model, nn.Module):
         raise YlgError(f"expected a torch.nn.Module, got {type(model).__name__}")
     found = []
-    for name, layer in model.named_modules():
+    # Every registration counts: one layer used at two places of a stack runs twice.
+    for name, layer in model.named_modules(remove_duplicate=False):
         if not isinstance(layer, SparseSelfAttention):
             continue
-        heads = layer.masks_for(layer.grid if grid is None else grid)
-        patterns = list(dict.fromkeys(h.pattern for h in heads.heads))
+        heads = layer.masks_for(layer.grid if grid is None else grid, verify=False)
+        patterns = layer_patterns(heads)
         label = name or type(model).__name__
         if len(patterns) > 1:
             shown = ", ".join(repr(p.name) for p in patterns)
@@ -65,15 +70,7 @@ def model_layers(
                 f"layer {label} mixes the patterns {shown} across its heads; verify_model"
                 " reads one pattern per layer (give each pattern layers of its own)"
             )
-        (pattern,) = patterns
-        used = {h.step for h in heads.heads}
-        if None not in used and len(used) < len(pattern.steps):
-            shown = ", ".join(str(s + 1) for s in sorted(used))  # type: ignore[operator]
-            raise YlgError(
-                f"layer {label}: its heads give {pattern.name!r} step(s) {shown} of its"
-                f" {len(pattern.steps)}, so it does not have the pattern's flow"
-            )
-        found.append((label, REGISTRY.masks(pattern, heads.layout)))
+        found.append((label, REGISTRY.masks(patterns[0], heads.layout)))
     if not found:
         raise YlgError(f"{type(model).__name__} has no SparseSelfAttention layer to verify")
     grids = {str(m.grid) for _, m in found}
@@ -108,6 +105,7 @@ def verify_model(
     (False, 2, 6)
     """
     layers = [m for _, m in model_layers(model, grid)]
+    check_flag("needed", needed)
     return verify_stack(
         layers, examples=examples, needed=needed, max_layers=max_layers, progress=progress
     )
