@@ -229,7 +229,7 @@ def layer_patterns(heads: HeadMasks) -> list[Pattern]:
     found = []
     for pattern in dict.fromkeys(h.pattern for h in heads.heads):
         used = sorted({h.step for h in heads.heads if h.pattern == pattern and h.step is not None})
-        if not used or used == list(range(len(pattern.steps))) == [0]:
+        if not used or len(pattern.steps) == 1:  # steps in turn, or the only step
             found.append(pattern)
             continue
         steps = [pattern.steps[s] for s in used]
