@@ -104,8 +104,16 @@ def test_other_grids_and_what_cannot_be_read_as_one_pattern_per_layer() -> None:
 
     model = nn.Sequential(attn(), attn())
     assert str(verify_model(model, grid="6x10").full_information.layout).startswith("6x10")
-    with pytest.raises(YlgError, match=r"layer 0 mixes the patterns 'na', 'sta'"):
-        verify_model(nn.Sequential(attn(["na", "sta"])))
+    with pytest.raises(
+        YlgError,
+        match=r"layer 0 mixes the patterns 'na', 'sta' across heads that"
+        r" run their steps in turn",
+    ):
+        verify_model(nn.Sequential(attn(["na", "sta"], step_mode="sequential")))
+    with pytest.raises(
+        YlgError, match=r"'na', 'ltr step 1' across heads that number the cells in different orders"
+    ):
+        verify_model(nn.Sequential(attn(heads=[("na", 0), ("ltr", 0)])))
     first_only = attn("ltr", heads=[("ltr", 0), ("ltr", 0)])  # its heads read step 1 only
     ((_, masks),) = model_layers(nn.Sequential(first_only))
     assert masks.pattern.name == "ltr step 1" and masks.num_steps == 1
@@ -125,13 +133,27 @@ def dependence(model: nn.Module, tokens: int, dim: int) -> torch.Tensor:
     return jac.abs().sum((0, 2, 3, 5)) > 0
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Library patterns and parametrised variants of them, the heads of a layer draw from.
+HEAD_PATTERNS = {
+    "ltr": load_pattern("ltr"),
+    "rtl": load_pattern("rtl"),
+    "axial": load_pattern("axial"),
+    "fixed-fi": load_pattern("fixed-fi"),
+    "strided-fi": load_pattern("strided-fi"),
+    "na": load_pattern("na"),
+    "na3": load_pattern("na").with_params(win_i=3, win_j=3),
+    "dilated": load_pattern("dilated-na").with_params(win_i=2, win_j=2, dil_i=2, dil_j=2),
+    "band": band(1, 2),
+}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     h=st.integers(1, 4),
     w=st.integers(2, 4),
     layers=st.lists(
         st.tuples(
-            st.sampled_from(["ltr", "rtl", "axial", "fixed-fi", "strided-fi", "na"]),
+            st.lists(st.sampled_from(sorted(HEAD_PATTERNS)), min_size=1, max_size=2),
             st.sampled_from(["parallel", "sequential"]),
         ),
         min_size=1,
@@ -141,24 +163,59 @@ def dependence(model: nn.Module, tokens: int, dim: int) -> torch.Tensor:
 def test_the_verdict_is_what_the_model_does(h: int, w: int, layers: list) -> None:
     """The model's own Jacobian is the reference: Full Information holds exactly when
     every output token depends on every input token (parallel heads read their steps
-    side by side; sequential heads their steps in turn)."""
+    side by side, from one pattern or several; sequential heads their steps in turn).
+    A layer that is no one pattern is refused by name, and only such a layer."""
     torch.manual_seed(0)
     grid = f"{h}x{w}"
     model = nn.Sequential(
         *(
             Block(
                 SparseSelfAttention(
-                    8, name, grid=grid, num_heads=2, step_mode=mode, verify=False,
-                    backend="dense",
+                    8, [HEAD_PATTERNS[n] for n in names], grid=grid, num_heads=4,
+                    step_mode=mode, verify=False, backend="dense",
                 )
             )
-            for name, mode in layers
+            for names, mode in layers
         )
     ).double()  # fmt: skip
+    mixed = [
+        names
+        for names, mode in layers
+        if len(set(names)) > 1
+        and (mode == "sequential" or len({HEAD_PATTERNS[n].order for n in names}) > 1)
+    ]
+    if mixed:
+        with pytest.raises(YlgError, match="mixes the patterns"):
+            verify_model(model, examples=0, needed=False)
+        return
     depends = dependence(model, h * w, 8)
     verdict = verify_model(model, examples=0, needed=False)
     assert verdict.holds == bool(depends.all())
     assert verdict.full_information.missing == int((~depends).sum())
+
+
+def test_heads_of_several_patterns_verify_as_their_union() -> None:
+    """Dilated NA alone never reaches every token; beside plain NA in the same layer
+    (half the heads each) it does, in fewer layers than plain NA alone: the layer's own
+    verify and verify_model read the union, and the Jacobian agrees."""
+    near = load_pattern("na").with_params(win_i=3, win_j=3)
+    far = load_pattern("dilated-na").with_params(win_i=3, win_j=3, dil_i=3, dil_j=3)
+    with pytest.raises(YlgError, match="'dilated-na' lacks Full Information.*no number"):
+        SparseSelfAttention(8, far, grid="9x9", num_heads=2, verify=8)
+    with pytest.raises(YlgError, match=r"'na' lacks Full Information after 2 layers"):
+        SparseSelfAttention(8, near, grid="9x9", num_heads=2, verify=2)
+    both = SparseSelfAttention(8, [near, far], grid="9x9", num_heads=2, verify=2)
+    with pytest.raises(YlgError, match=r"'na \+ dilated-na' lacks Full Information on 9x9"):
+        SparseSelfAttention(8, [near, far], grid="9x9", num_heads=2, verify=1)
+    ((_, masks),) = model_layers(nn.Sequential(both))
+    assert masks.pattern.name == "na + dilated-na"
+    expected = near.on("9x9").dense(0) | far.on("9x9").dense(0)
+    assert (masks.dense(0) == expected).all()
+    one = SparseSelfAttention(8, [near, far], grid="9x9", num_heads=2, verify=False).double()
+    assert int((~dependence(one, 81, 8)).sum()) > 0
+    two = nn.Sequential(one, SparseSelfAttention(8, [near, far], grid="9x9", num_heads=2,
+                                                 verify=False).double())  # fmt: skip
+    assert bool(dependence(two, 81, 8).all()) and verify_model(two).holds
 
 
 def test_a_layers_own_verify_reads_what_it_does() -> None:

@@ -102,7 +102,34 @@ def test_text_and_objects() -> None:
         ("description = 3\n[[layers]]\npattern = 'ltr'", "description must be a string"),
         ("meta = 3\n[[layers]]\npattern = 'ltr'", "meta must be a table"),
         ("grid = '16x'\n[[layers]]\npattern = 'ltr'", "grid: grid must be written like"),
-        ("[[layers]]\nrepeat = 2", "layer 1: missing required key 'pattern'"),
+        ("[[layers]]\nrepeat = 2", "layer 1: give 'pattern' .* or 'heads' .*, one of the two"),
+        (
+            "[[layers]]\npattern = 'na'\nheads = [{ pattern = 'na' }]",
+            "layer 1: give 'pattern' .* or 'heads'",
+        ),
+        ("[[layers]]\nheads = []", "layer 1: heads must be a non-empty list of tables"),
+        ("[[layers]]\nheads = ['na']", "layer 1: heads must be a non-empty list of tables"),
+        (
+            "[[layers]]\nheads = [{ steps = [1] }]",
+            "layer 1, head 1: missing required key 'pattern'",
+        ),
+        ("[[layers]]\nheads = [{ pattern = 'na', size = 2 }]", r"head 1: unknown key\(s\) size"),
+        ("[[layers]]\nheads = [{ pattern = 'nope' }]", "layer 1, head 1: unknown pattern 'nope'"),
+        (
+            "[[layers]]\nheads = [{ pattern = 'na' }, { pattern = 'ltr', steps = [3] }]",
+            r"head 2: steps must be a non-empty list of 'ltr'.s steps, 1 to 2 \(1-based\),"
+            r" got \[3\]",
+        ),
+        ("[[layers]]\nheads = [{ pattern = 'ltr', steps = [] }]", "head 1: steps must be"),
+        ("[[layers]]\nheads = [{ pattern = 'ltr', steps = [true] }]", "head 1: steps must be"),
+        (
+            "[[layers]]\nheads = [{ pattern = 'na', params = { r = 1 } }]",
+            "layer 1, head 1: .*has no parameter 'r'",
+        ),
+        (
+            "[[layers]]\nheads = [{ pattern = 'na' }]\nparams = { win_i = 3 }",
+            "layer 1: with heads, each head sets its own params",
+        ),
         ("[[layers]]\npattern = 'ltr'\nsize = 2", r"layer 1: unknown key\(s\) size"),
         ("[[layers]]\npattern = 3", "layer 1: pattern must be a library name or a .toml file"),
         ("[[layers]]\npattern = ''", "layer 1: pattern must be a library name"),
@@ -156,3 +183,59 @@ def test_unreadable_model_files(tmp_path: Path) -> None:
         load_model(big)
     with pytest.raises(PatternError, match="not int"):
         load_model(3)  # type: ignore[arg-type]
+
+
+def test_a_layer_of_heads_side_by_side_is_the_union_of_their_steps(tmp_path: Path) -> None:
+    """Heads of several patterns, their parameters of the same names at other values:
+    the layer is one step, the OR of the heads' steps; the default is every step."""
+    write(tmp_path, "patterns/band.toml", BAND)
+    model = load_model(
+        write(
+            tmp_path,
+            "mixed.toml",
+            'grid = "6x6"\n[[layers]]\nrepeat = 2\nheads = [\n'
+            '  { pattern = "na", params = { win_i = 3, win_j = 3 } },\n'
+            '  { pattern = "dilated-na", params = { win_i = 3, win_j = 3, dil_i = 2 },'
+            " steps = [1] },\n"
+            '  { pattern = "patterns/band.toml", params = { r = 2 } },\n'
+            '  { pattern = "axial" },\n]\n',
+        )
+    )
+    (layer,) = model.layers
+    assert layer.pattern is None and layer.name == "na + dilated-na + band + axial"
+    assert [h.steps for h in layer.heads] == [(0,), (0,), (0,), (0, 1)]
+    first, second = model.on()
+    assert first is second and first.num_steps == 1
+    parts = [
+        load_pattern("na").with_params(win_i=3, win_j=3).on("6x6").dense(0),
+        load_pattern("dilated-na").with_params(win_i=3, win_j=3, dil_i=2).on("6x6").dense(0),
+        *load_pattern(str(tmp_path / "patterns/band.toml")).with_params(r=2).on("6x6").dense(),
+        *load_pattern("axial").on("6x6").dense(),
+    ]
+    want = parts[0]
+    for mask in parts[1:]:
+        want = want | mask
+    assert (first.dense(0) == want).all()
+    data = model.to_dict()["layers"][0]
+    assert data["heads"][1] == {
+        "pattern": "dilated-na",
+        "source": "dilated-na",
+        "params": {**load_pattern("dilated-na").params, "win_i": 3, "win_j": 3, "dil_i": 2},
+        "steps": [1],
+    }
+    with pytest.raises(PatternError, match="a pattern or heads, one of the two"):
+        ModelLayer(None)
+
+
+def test_heads_of_two_orders_are_refused_by_name_when_laid() -> None:
+    model = load_model('[[layers]]\nheads = [{ pattern = "na" }, { pattern = "ltr" }]')
+    with pytest.raises(
+        PatternError,
+        match=r"layer 1: the steps of na \(rowmajor\) and ltr"
+        r" \(esa\) number the cells in different orders",
+    ):
+        model.on("4x4")
+    same = load_model(
+        '[[layers]]\norder = "esa"\nheads = [{ pattern = "na" }, { pattern = "ltr" }]'
+    )
+    assert same.on("4x4")[0].order == "esa"

@@ -74,6 +74,44 @@ def test_stack_of_a_model_file_on_a_video_grid(
     assert code == 0 and json.loads(out)["pairs"] == 64
 
 
+def test_verify_a_model_whose_layers_are_heads_side_by_side(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A DiNAT-style layer (plain and dilated neighbourhoods on heads side by side)
+    reaches every token in 4 layers on 4x16x16; the plain one alone needs 14."""
+    model = tmp_path / "side.toml"
+    model.write_text(
+        'name = "side"\ngrid = "4x16x16"\n[[layers]]\nrepeat = 4\nheads = [\n'
+        '  { pattern = "na", params = { win_t = 3, win_i = 3, win_j = 3 } },\n'
+        '  { pattern = "dilated-na", params = { win_t = 3, win_i = 3, win_j = 3, dil_i = 4,'
+        " dil_j = 4 } },\n]\n"
+    )
+    code, out, _ = run(capsys, "verify", "--model", str(model), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["holds"] and data["layers_needed"]["layers"] == 4
+    code, out, _ = run(
+        capsys,
+        "verify",
+        "na",
+        "--param",
+        "win_t=3",
+        "--param",
+        "win_i=3",
+        "--param",
+        "win_j=3",
+        "--layers",
+        "4",
+        "--grid",
+        "4x16x16",
+        "--json",
+    )
+    assert code == 1 and json.loads(out)["layers_needed"]["layers"] == 14
+    model.write_text('[[layers]]\nheads = [{ pattern = "na" }, { pattern = "ltr" }]\n')
+    code, _, err = run(capsys, "verify", "--model", str(model), "--grid", "4x4")
+    assert code == 2 and "number the cells in different orders" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) -> None:
     flow = ("flow", "star", "--layers", "2", "--grid", "4x4", "--from", "0,1;0,2", "--to")
     code, out, _ = run(capsys, *flow, "3,3")

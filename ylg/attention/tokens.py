@@ -30,8 +30,9 @@ from ylg.attention.functional import attention_maps, pick_backend, sparse_attent
 from ylg.attention.heads import PatternLike
 from ylg.attention.layers import KeepsPrepared, check_flag, check_pattern_argument
 from ylg.attention.masksets import REGISTRY, HeadMasks, head_masks, verify_layers
-from ylg.errors import YlgError
+from ylg.errors import PatternError, YlgError
 from ylg.patterns import Grid, Pattern
+from ylg.patterns.union import step_union
 
 
 class SparseSelfAttention(KeepsPrepared):
@@ -215,29 +216,58 @@ def _takes_two(fn: object) -> bool:
 
 
 def layer_patterns(heads: HeadMasks) -> list[Pattern]:
-    """What one layer with these heads does with each of their patterns, as a pattern:
-    the pattern itself where its heads run its steps in turn (``step_mode="sequential"``)
-    or it has one step; otherwise one step, the union of the steps its heads attend
-    through side by side (each output reads every key one of its heads reads).
+    """What one layer with these heads does, as patterns to verify: one pattern where
+    that is exact, several (each to hold alone, which is sound but stricter) where not.
+
+    - Parallel heads: each output reads every key one of its heads reads, so the layer
+      is one step, the union of the steps its heads attend through
+      (:func:`~ylg.patterns.union.step_union`), whichever patterns they come from.
+    - Sequential heads (each runs its pattern's steps in turn): the pattern itself, for
+      one pattern.
+    - Several patterns in sequential heads, or parallel heads whose patterns number the
+      cells in different orders: each pattern as above, on its own. A layer whose every
+      pattern holds alone holds; one that holds only as a whole is refused.
 
     >>> from ylg.attention import head_masks
     >>> [p.steps for p in layer_patterns(head_masks("ltr", grid="4x4", num_heads=2))]
     [('(q // s == k // s and k <= q) or (k == q or k % s == s - 1)',)]
     >>> layer_patterns(head_masks("na", grid="4x4", num_heads=2))[0].name
     'na'
+    >>> mixed = head_masks(["na", "dilated-na"], grid="8x8", num_heads=2, verify=False)
+    >>> [p.name for p in layer_patterns(mixed)]
+    ['na + dilated-na']
     """
+    if not heads.sequential:
+        steps = list(dict.fromkeys((m.masks, m.step) for m in heads.last_steps()))
+        try:
+            return [step_union(steps, name=_union_name(heads))]
+        except PatternError:  # different orders (or too long a union): pattern by pattern
+            pass
     found = []
     for pattern in dict.fromkeys(h.pattern for h in heads.heads):
-        used = sorted({h.step for h in heads.heads if h.pattern == pattern and h.step is not None})
-        if not used or len(pattern.steps) == 1:  # steps in turn, or the only step
-            found.append(pattern)
+        own = [m for h, m in zip(heads.heads, heads.last_steps()) if h.pattern == pattern]
+        if heads.sequential or len(pattern.steps) == 1:
+            found.append(pattern)  # steps in turn, or the only step
             continue
-        steps = [pattern.steps[s] for s in used]
-        numbers = " and ".join(str(s + 1) for s in used)
-        name = (
-            f"{pattern.name} step {numbers}"
-            if len(used) == 1
-            else (f"{pattern.name} (steps {numbers} side by side)")
-        )
-        found.append(pattern.with_steps([" or ".join(f"({t})" for t in steps)], name=name))
+        parts = list(dict.fromkeys((m.masks, m.step) for m in own))
+        found.append(step_union(parts, name=_steps_name(pattern, [s for _, s in parts])))
     return found
+
+
+def _steps_name(pattern: Pattern, steps: Sequence[int]) -> str:
+    """``ltr step 1`` or ``ltr (steps 1 and 2 side by side)``."""
+    numbers = " and ".join(str(s + 1) for s in sorted(steps))
+    if len(steps) == 1:
+        return f"{pattern.name} step {numbers}"
+    return f"{pattern.name} (steps {numbers} side by side)"
+
+
+def _union_name(heads: HeadMasks) -> str:
+    """The name of a parallel layer's union: its one pattern as :func:`_steps_name`
+    writes it (the pattern's own name for a one-step pattern), or ``na + dilated-na``."""
+    patterns = list(dict.fromkeys(h.pattern for h in heads.heads))
+    if len(patterns) > 1:
+        return " + ".join(dict.fromkeys(p.name for p in patterns))
+    if len(patterns[0].steps) == 1:
+        return patterns[0].name
+    return _steps_name(patterns[0], sorted({h.step for h in heads.heads}))  # type: ignore[misc]

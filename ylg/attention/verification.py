@@ -45,9 +45,11 @@ def model_layers(
 
     A layer is what it does (:func:`~ylg.attention.tokens.layer_patterns`): its
     pattern's steps in turn (sequential heads), or the union of the steps its parallel
-    heads attend through. Its heads must share one pattern: a layer whose heads mix
-    patterns is refused by name. A layer registered at several places (one module used
-    twice in a stack) counts at each; the layers' own ``verify`` plays no part.
+    heads attend through, from one pattern or several. A layer that is no one pattern
+    (sequential heads of several patterns, or parallel heads whose patterns number the
+    cells in different orders) is refused by name. A layer registered at several places
+    (one module used twice in a stack) counts at each; the layers' own ``verify`` plays
+    no part.
 
     >>> from torch import nn
     >>> model = nn.Sequential(SparseSelfAttention(16, "ltr", grid="4x4", num_heads=2, verify=2))
@@ -66,9 +68,15 @@ def model_layers(
         label = name or type(model).__name__
         if len(patterns) > 1:
             shown = ", ".join(repr(p.name) for p in patterns)
+            why = (
+                "run their steps in turn"
+                if heads.sequential
+                else "number the cells in different orders"
+            )
             raise YlgError(
-                f"layer {label} mixes the patterns {shown} across its heads; verify_model"
-                " reads one pattern per layer (give each pattern layers of its own)"
+                f"layer {label} mixes the patterns {shown} across heads that {why}:"
+                " no one pattern is what the layer does (give each pattern layers of its"
+                " own, or heads side by side in one order)"
             )
         found.append((label, REGISTRY.masks(patterns[0], heads.layout)))
     if not found:

@@ -81,6 +81,7 @@ _CMPOPS = {
     ast.Eq: "==",
     ast.NotEq: "!=",
 }
+_CMP_NAMES = frozenset(_CMPOPS.values())
 _FUNCS = {"abs": (1, 1), "min": (2, None), "max": (2, None), "isqrt": (1, 1), "divisor": (2, 2)}
 #: Functions step expressions may call; stride rules may also call ``isqrt`` and
 #: ``divisor(n, m)`` (the largest divisor of ``n`` that is at most ``m``).
@@ -119,6 +120,22 @@ class Expr:
 
     def __repr__(self) -> str:
         return f"Expr({self.source!r})"
+
+    def substitute(self, values: Mapping[str, int]) -> str:
+        """The expression's text with the variables in ``values`` written as integers
+        (a pattern's parameters, or its stride on one layout): the same predicate where
+        those variables take those values.
+
+        >>> parse_expr("abs(qj - kj) <= r and k % s == s - 1", {**STEP_VARIABLES, "r": ""}
+        ...            ).substitute({"r": 2, "s": 4})
+        'abs(qj - kj) <= 2 and k % 4 == 4 - 1'
+        >>> parse_expr("(q - k) * -(s + 1) > 0", STEP_VARIABLES).substitute({"s": -3})
+        '(q - k) * -(-3 + 1) > 0'
+        """
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise PatternError(f"{name} must be an integer to substitute, not {value!r}")
+        return _render(self.root, values)
 
     # -- static analysis ---------------------------------------------------------
     def bounds(self, ranges: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
@@ -449,20 +466,70 @@ def _bounds(
     return lo, hi
 
 
-def _render(node: Node) -> str:
-    if node.op == "const":
-        return str(node.args[0])
-    if node.op == "var":
-        return node.args[0]
-    if node.op == "neg":
-        return f"-{_render(node.args[0])}"
-    if node.op in _FUNCS:
-        return f"{node.op}({', '.join(_render(a) for a in node.args)})"
-    if node.op == "not":
-        return f"not {_render(node.args[0])}"
-    if node.op in ("and", "or"):
-        return f" {node.op} ".join(_render(a) for a in node.args)
-    return f"({_render(node.args[0])} {node.op} {_render(node.args[1])})"
+def _is_chain(args: tuple[Any, ...]) -> bool:
+    """Whether the operands of an ``and`` are one chained comparison as parsed: each
+    comparison's right operand is the next one's left (the same node)."""
+    return all(a.op in _CMP_NAMES for a in args) and all(
+        a.args[1] is b.args[0] for a, b in zip(args, args[1:])
+    )
+
+
+#: How tightly each operator binds, as in Python: an operand that binds less tightly
+#: than its place needs is written in parentheses.
+_PRECEDENCE = {
+    "or": 1,
+    "and": 2,
+    "not": 3,
+    **{op: 4 for op in _CMPOPS.values()},
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "//": 6,
+    "%": 6,
+    "neg": 7,
+}
+_ATOM = 8
+
+
+def _render(node: Node, values: Mapping[str, int] | None = None) -> str:
+    """The expression as text, with the variables in ``values`` written as their
+    integers; parentheses wherever Python's precedence needs them, so the text parses
+    back to the same tree (the same meaning)."""
+    return _text(node, values or {})[0]
+
+
+def _text(node: Node, values: Mapping[str, int]) -> tuple[str, int]:
+    """``(text, precedence)`` of a node."""
+    op, args = node.op, node.args
+    if op in ("const", "var"):
+        value = args[0] if op == "const" else values.get(args[0], args[0])
+        if isinstance(value, str):
+            return value, _ATOM
+        return str(int(value)), _ATOM if value >= 0 else _PRECEDENCE["neg"]
+    if op in _FUNCS:
+        return f"{op}({', '.join(_text(a, values)[0] for a in args)})", _ATOM
+    level = _PRECEDENCE[op]
+
+    def operand(child: Node, at_least: int) -> str:
+        text, binds = _text(child, values)
+        return text if binds >= at_least else f"({text})"
+
+    if op == "neg":
+        return f"-{operand(args[0], level)}", level
+    if op == "not":
+        return f"not {operand(args[0], level)}", level
+    if op == "and" and _is_chain(args):  # 0 <= x < 7, parsed as two comparisons
+        cmp = _PRECEDENCE["<"]
+        text = operand(args[0].args[0], cmp + 1)
+        for part in args:
+            text += f" {part.op} {operand(part.args[1], cmp + 1)}"
+        return text, cmp
+    if op in ("and", "or"):
+        return f" {op} ".join(operand(a, level + 1) for a in args), level
+    # Binary: the left operand may bind as tightly (a - b - c), the right one must bind
+    # more tightly (a - (b - c)); comparisons do not chain here (a chain is an 'and').
+    left_needs = level + 1 if level == _PRECEDENCE["<"] else level
+    return f"{operand(args[0], left_needs)} {op} {operand(args[1], level + 1)}", level
 
 
 # -- evaluation ------------------------------------------------------------------

@@ -20,6 +20,18 @@ it repeats, the pattern's parameters and, optionally, the layer's own order and 
     stride = "divisor(n, isqrt(n))" #   or a rule over the grid's sizes)
     params = { }                    # optional: the pattern's parameters
 
+    [[layers]]                      # heads side by side: the union of their steps
+    heads = [
+        { pattern = "na", params = { win_i = 3, win_j = 3 } },
+        { pattern = "dilated-na", params = { dil_i = 4, dil_j = 4 }, steps = [1] },
+    ]
+
+A layer's ``pattern`` runs its steps in turn, as the paper reads a pattern. A layer of
+``heads`` is what attention heads side by side do, each through one step: every query
+reads the keys any of them reads, so the layer is one step, the union of the heads'
+steps (``steps``: 1-based, all of the pattern's by default), from any patterns that
+number the cells in one order (:func:`ylg.patterns.union.step_union`).
+
 :meth:`Model.on` lays every layer on one layout, giving the list of
 :class:`~ylg.patterns.Masks` that :mod:`ylg.ifg.stack` verifies. Every mistake in a
 file is one :class:`~ylg.errors.PatternError` line that names the layer.
@@ -56,6 +68,7 @@ from ylg.patterns.layout import Layout, check_stride
 from ylg.patterns.library import library, load_pattern
 from ylg.patterns.masks import Masks
 from ylg.patterns.pattern import Pattern
+from ylg.patterns.union import step_union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,30 +80,80 @@ MAX_LAYERS = 1024
 #: Largest model file read.
 MAX_MODEL_FILE = 1 << 20
 _KEYS = ("name", "description", "grid", "layers", "notes", "meta")
-_LAYER_KEYS = ("pattern", "repeat", "params", "order", "stride")
+_LAYER_KEYS = ("pattern", "heads", "repeat", "params", "order", "stride")
+_HEAD_KEYS = ("pattern", "params", "steps")
+
+
+@dataclass(frozen=True)
+class Head:
+    """One head of a layer of heads side by side: a pattern (its parameters set) and the
+    steps (0-based) it gives the layer; ``source`` is how the file named the pattern."""
+
+    pattern: Pattern
+    steps: tuple[int, ...]
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (steps 1-based, as the file writes them)."""
+        return {
+            "pattern": self.pattern.name,
+            "source": self.source or self.pattern.name,
+            "params": dict(self.pattern.params),
+            "steps": [s + 1 for s in self.steps],
+        }
 
 
 @dataclass(frozen=True)
 class ModelLayer:
-    """One entry of a model: a pattern (its parameters set), repeated ``repeat`` times,
-    with the layer's own order and stride (``None``: the layout's, else the pattern's).
-    ``source`` is how the file named the pattern."""
+    """One entry of a model: a pattern (its parameters set) whose steps run in turn, or
+    ``heads`` side by side (the union of their steps; ``pattern`` is then ``None``),
+    repeated ``repeat`` times, with the layer's own order and stride (``None``: the
+    layout's, else the pattern's). ``source`` is how the file named the pattern.
 
-    pattern: Pattern
+    >>> from ylg.patterns import load_pattern
+    >>> both = ModelLayer(None, heads=(Head(load_pattern("na"), (0,)),
+    ...                                Head(load_pattern("axial"), (0, 1))))
+    >>> both.name, both.on("4x4").counts()
+    ('na + axial', [256])
+    """
+
+    pattern: Pattern | None
     repeat: int = 1
     order: str | None = None
     stride: int | str | None = None
     source: str = ""
+    heads: tuple[Head, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.pattern is None) == (not self.heads):
+            raise PatternError("a model layer has a pattern or heads, one of the two")
+
+    @property
+    def name(self) -> str:
+        """The pattern's name, or the heads' patterns joined by ``+``."""
+        if self.pattern is not None:
+            return self.pattern.name
+        return " + ".join(dict.fromkeys(h.pattern.name for h in self.heads))
+
+    def on(self, layout: "Layout | str | int | Grid | tuple[int, ...]") -> Masks:
+        """The layer's masks on ``layout`` with its own order and stride: its pattern's,
+        or one step, the union of its heads' steps on that layout."""
+        lay = Layout.of(layout, order=self.order, stride=self.stride)
+        if self.pattern is not None:
+            return self.pattern.on(lay)
+        parts = [(h.pattern.on(lay), s) for h in self.heads for s in h.steps]
+        return step_union(parts, name=self.name).on(lay)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
+        common = {"repeat": self.repeat, "order": self.order, "stride": self.stride}
+        if self.pattern is None:
+            return {"heads": [h.to_dict() for h in self.heads], **common}
         return {
             "pattern": self.pattern.name,
             "source": self.source or self.pattern.name,
-            "repeat": self.repeat,
             "params": dict(self.pattern.params),
-            "order": self.order,
-            "stride": self.stride,
+            **common,
         }
 
 
@@ -159,18 +222,14 @@ class Model:
         base = Layout.of(layout, order=order, stride=stride)
         inner = base.square_on_keys()
         entries = self.expanded()
-        built: dict[tuple[Pattern, Layout], Masks] = {}
+        built: dict[tuple[Any, ...], Masks] = {}
         out = []
         for index, layer in enumerate(entries):
-            lay = Layout.of(
-                base if index == len(entries) - 1 else inner,
-                order=layer.order,
-                stride=layer.stride,
-            )
-            key = (layer.pattern, lay)
+            lay = base if index == len(entries) - 1 else inner
+            key = (layer.pattern, layer.heads, layer.order, layer.stride, lay)
             if key not in built:
                 try:
-                    built[key] = layer.pattern.on(lay)
+                    built[key] = layer.on(lay)
                 except PatternError as exc:
                     raise PatternError(f"model {self.name!r}, layer {index + 1}: {exc}") from None
             out.append(built[key])
@@ -268,21 +327,21 @@ def _layer(entry: Mapping[str, Any], where: str, folder: Path | None) -> ModelLa
         raise PatternError(
             f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(_LAYER_KEYS)})"
         )
-    if "pattern" not in entry:
+    if ("pattern" in entry) == ("heads" in entry):
         raise PatternError(
-            f"{where}: missing required key 'pattern' (a library name or a .toml file)"
+            f"{where}: give 'pattern' (a library name or a .toml file; its steps in turn)"
+            " or 'heads' (patterns side by side), one of the two"
         )
-    source = entry["pattern"]
-    pattern = _pattern(source, where, folder)
     repeat = _positive(entry.get("repeat", 1), "repeat", where, MAX_LAYERS)
-    params = entry.get("params", {})
-    if not isinstance(params, dict):
-        raise PatternError(f"{where}: params must be a table, like params = {{ r = 3 }}")
-    if params:
-        try:
-            pattern = pattern.with_params(params)
-        except PatternError as exc:
-            raise PatternError(f"{where}: {exc}") from None
+    pattern: Pattern | None = None
+    heads: tuple[Head, ...] = ()
+    source = entry.get("pattern", "")
+    if "heads" in entry:
+        if "params" in entry:
+            raise PatternError(f"{where}: with heads, each head sets its own params")
+        heads = _heads(entry["heads"], where, folder)
+    else:
+        pattern = _with_params(_pattern(source, where, folder), entry.get("params", {}), where)
     order = entry.get("order")
     if order is not None and (not isinstance(order, str) or order not in ORDERS):
         raise PatternError(f"{where}: unknown order {order!r} (known: {', '.join(ORDERS)})")
@@ -294,7 +353,53 @@ def _layer(entry: Mapping[str, Any], where: str, folder: Path | None) -> ModelLa
             raise PatternError(f"{where}: {exc}") from None
     elif stride is not None:
         stride = _positive(stride, "stride", where)
-    return ModelLayer(pattern, repeat, order, stride, source)
+    return ModelLayer(pattern, repeat, order, stride, source, heads)
+
+
+def _with_params(pattern: Pattern, params: Any, where: str) -> Pattern:
+    if not isinstance(params, dict):
+        raise PatternError(f"{where}: params must be a table, like params = {{ r = 3 }}")
+    try:
+        return pattern.with_params(params) if params else pattern
+    except PatternError as exc:
+        raise PatternError(f"{where}: {exc}") from None
+
+
+def _heads(raw: Any, where: str, folder: Path | None) -> tuple[Head, ...]:
+    """The ``heads = [{ pattern = ..., params = {...}, steps = [1, 2] }, ...]`` of a layer."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(h, dict) for h in raw):
+        raise PatternError(
+            f"{where}: heads must be a non-empty list of tables, like"
+            ' heads = [{ pattern = "na" }, { pattern = "dilated-na" }]'
+        )
+    if len(raw) > MAX_LAYERS:
+        raise PatternError(f"{where}: more than {MAX_LAYERS} heads")
+    out = []
+    for number, entry in enumerate(raw, 1):
+        at = f"{where}, head {number}"
+        unknown = sorted(set(entry) - set(_HEAD_KEYS))
+        if unknown:
+            raise PatternError(
+                f"{at}: unknown key(s) {', '.join(unknown)} (known: {', '.join(_HEAD_KEYS)})"
+            )
+        if "pattern" not in entry:
+            raise PatternError(f"{at}: missing required key 'pattern'")
+        pattern = _with_params(_pattern(entry["pattern"], at, folder), entry.get("params", {}), at)
+        count = len(pattern.steps)
+        steps = entry.get("steps", list(range(1, count + 1)))
+        if (
+            not isinstance(steps, list)
+            or not steps
+            or not all(
+                isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= count for x in steps
+            )
+        ):
+            raise PatternError(
+                f"{at}: steps must be a non-empty list of {pattern.name!r}'s steps, 1 to"
+                f" {count} (1-based), got {steps!r:.60}"
+            )
+        out.append(Head(pattern, tuple(sorted({x - 1 for x in steps})), entry["pattern"]))
+    return tuple(out)
 
 
 def _pattern(value: Any, where: str, folder: Path | None) -> Pattern:
