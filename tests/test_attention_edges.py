@@ -99,7 +99,7 @@ def test_exported_files_are_read_only_as_the_one_pattern(tmp_path: Path) -> None
         YLGAttention2d(64, [str(path), "rtl"])
     with pytest.raises(YlgError, match="read only as the layer's one pattern argument"):
         YLGAttention2d(8, heads=[(str(path), 0)])
-    with pytest.raises(YlgError, match="fixes the layer's pattern and heads; leave heads=None"):
+    with pytest.raises(YlgError, match="give pattern= or heads=, not both"):
         YLGAttention2d(16, str(path), heads=[("rtl", 0), ("rtl", 1)])
 
 

@@ -87,15 +87,26 @@ def auto_choice(device: "torch.device | str", heads: HeadMasks | None = None) ->
 
 
 @renamed_keywords(masks="heads")
-def pick_backend(backend: str, device: "torch.device | str", heads: HeadMasks | None = None) -> str:
+def pick_backend(
+    backend: str,
+    device: "torch.device | str",
+    heads: HeadMasks | None = None,
+    *,
+    batch: int | None = None,
+) -> str:
     """The backend to run: ``backend`` itself, or what ``auto`` means on a device for a
-    layout (:func:`auto_choice`; logged once per device kind, layout and pick).
+    layout (:func:`auto_choice`; logged once per device kind, layout and pick), and
+    ``dense`` for an empty ``batch`` (the one backend that needs no per-batch layout).
 
     >>> pick_backend("auto", "cpu"), pick_backend("dense", "cpu")
     ('grouped', 'dense')
+    >>> pick_backend("sdpa", "cpu", batch=0)
+    'dense'
     """
     if backend not in BACKEND_CHOICES:
         raise YlgError(f"unknown backend {backend!r} (choose from {', '.join(BACKEND_CHOICES)})")
+    if batch == 0:
+        return "dense"
     if backend != "auto":
         return backend
     chosen, why = auto_choice(device, heads)
@@ -198,9 +209,7 @@ def sparse_attention(
     if not isinstance(heads, HeadMasks):
         raise YlgError(f"heads must come from head_masks(...), not a {type(heads).__name__}")
     _check_shapes(q, k, v, heads, q_inner)
-    if q.shape[0] == 0:
-        backend = "dense"  # an empty batch: the one backend that needs no per-batch layout
-    name = pick_backend(backend, q.device, heads)
+    name = pick_backend(backend, q.device, heads, batch=q.shape[0])
     run = BACKENDS[name].run
     options = {"scale": _scale(q, scale), "paper_compat": paper_compat}
     if not heads.sequential:

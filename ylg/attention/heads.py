@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from ylg.errors import YlgError
 from ylg.patterns import Pattern, load_pattern
@@ -84,6 +84,39 @@ def resolve_patterns(pattern: "PatternLike | Sequence[PatternLike]") -> tuple[Pa
                 f" not {type(item).__name__} {item!r:.60}"
             )
     return tuple(p for item in pattern for p in resolve_patterns(item))
+
+
+def check_pattern_argument(pattern: object, heads: object, default: str) -> Any:
+    """The pattern a layer uses: ``pattern``, or ``default`` where neither it nor
+    ``heads`` is given (``None`` with ``heads``, which name each head's pattern). Refuses,
+    with a message about the argument given, what is not a pattern or heads, and both.
+
+    >>> check_pattern_argument(None, None, "ylg"), check_pattern_argument("ltr", None, "ylg")
+    ('ylg', 'ltr')
+    >>> check_pattern_argument("ltr", [("rtl", 0)], "ylg")
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: give pattern= or heads=, not both: heads= names each head's pattern
+    """
+    one = (str, os.PathLike, Pattern)
+    if heads is not None:
+        if pattern is not None:
+            raise YlgError("give pattern= or heads=, not both: heads= names each head's pattern")
+        if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence) or not heads:
+            raise YlgError(
+                f"heads must be a non-empty list of (pattern, step) pairs, got {heads!r}"
+            )
+        return None
+    if pattern is None:
+        return default
+    if isinstance(pattern, one):
+        return pattern
+    if isinstance(pattern, Sequence) and pattern and all(isinstance(p, one) for p in pattern):
+        return pattern
+    raise YlgError(
+        "pattern must be a library name, a TOML or .npz path, a Pattern, or a non-empty list"
+        f" of these, not {pattern!r}"
+    )
 
 
 def assign_heads(

@@ -30,15 +30,17 @@ import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
-from ylg.attention.heads import PatternLike
+from ylg.attention.heads import PatternLike, check_pattern_argument
 from ylg.attention.masksets import (
     STEP_MODES,
     HeadMasks,
+    LRUCache,
     head_masks,
     is_exported_path,
     verify_layers,
@@ -95,25 +97,21 @@ def pool_sizes(key_pool: object, ndim: int) -> tuple[int, ...]:
     )
 
 
-def check_pattern_argument(pattern: object, heads: object) -> None:
-    """Refuse, with a message about the argument given, what is not a pattern or heads."""
-    from ylg.patterns import Pattern
+def positive_int(name: str, value: object) -> int:
+    """A count (channels, heads), as a Python int: numpy integers are taken, bools and
+    everything else refused.
 
-    one = (str, os.PathLike, Pattern)
-    if heads is not None:
-        if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence) or not heads:
-            raise YlgError(
-                f"heads must be a non-empty list of (pattern, step) pairs, got {heads!r}"
-            )
-        return
-    if isinstance(pattern, one):
-        return
-    if isinstance(pattern, Sequence) and pattern and all(isinstance(p, one) for p in pattern):
-        return
-    raise YlgError(
-        "pattern must be a library name, a TOML or .npz path, a Pattern, or a non-empty list"
-        f" of these, not {pattern!r}"
-    )
+    >>> import numpy as np
+    >>> positive_int("num_heads", np.int64(4))
+    4
+    >>> positive_int("num_heads", 0)
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: num_heads must be a positive integer, got 0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise YlgError(f"{name} must be a positive integer, got {value!r:.60}")
+    return int(value)
 
 
 def check_flag(name: str, value: object) -> bool:
@@ -140,14 +138,21 @@ _FLAG_MEANINGS = {
 }
 
 
+#: What a layer keeps per layout: the head masks of this many layouts, and this many of
+#: what its backends build on a device (a run on ever new sizes does not grow without end).
+LAYOUT_ENTRIES = 32
+PREPARED_ENTRIES = 64
+
+
 class KeepsPrepared(nn.Module):
     """What a sparse layer's backends build on a device (masks, block masks, indices),
     per layout, backend, device and dtype, in ``_prepared``: on the layer, so deleting
-    the model frees it; ``.to()``, ``.cuda()`` and ``.half()`` clear it."""
+    the model frees it; ``.to()``, ``.cuda()`` and ``.half()`` clear it. It keeps the
+    :data:`PREPARED_ENTRIES` most recently used."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._prepared: dict[object, object] = {}
+        self._prepared: LRUCache = LRUCache(PREPARED_ENTRIES)
 
     def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
         self._prepared.clear()  # what was built for the old device or dtype goes
@@ -184,9 +189,8 @@ class Attention(nn.Module):
                 " Attention2d or Attention3d"
             )
         super().__init__()
-        for name, value in (("channels", channels), ("num_heads", num_heads)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise YlgError(f"{name} must be a positive integer, got {value!r}")
+        channels = positive_int("channels", channels)
+        num_heads = positive_int("num_heads", num_heads)
         if not self.pool_per_axis and not isinstance(key_pool, int):
             raise YlgError(f"key_pool must be a positive integer, got {key_pool!r:.60}")
         pool = pool_sizes(key_pool, self.ndim)
@@ -307,7 +311,7 @@ class YLGAttention(KeepsPrepared, Attention):
     def __init__(
         self,
         channels: int,
-        pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
+        pattern: "PatternLike | Sequence[PatternLike] | None" = None,
         *,
         heads: Sequence[object] | None = None,
         num_heads: int | None = None,
@@ -323,11 +327,11 @@ class YLGAttention(KeepsPrepared, Attention):
     ) -> None:
         if not self.ndim:
             raise YlgError("build YLGAttention1d, YLGAttention2d or YLGAttention3d")
+        pattern = check_pattern_argument(pattern, heads, "ylg")
         if nonsquare is DEFAULT:  # an exported file keeps the rule it was made with
             nonsquare = None if is_exported_path(pattern) else self.default_nonsquare
         if key_pool is DEFAULT:
             key_pool = self.default_key_pool
-        check_pattern_argument(pattern, heads)
         if num_heads is not None:
             count = num_heads  # checked below: 0 is refused, never read as "the default"
         else:
@@ -349,7 +353,7 @@ class YLGAttention(KeepsPrepared, Attention):
         #: The stride rule every head's pattern uses instead of its own (``None``: its own).
         self.stride = stride
         self.last_backend: str | None = None
-        self._layouts: dict[tuple[int, ...], HeadMasks] = {}
+        self._layouts: LRUCache = LRUCache(LAYOUT_ENTRIES)
         if is_exported_path(pattern):
             qg = load_npz(pattern).layout.query_grid  # type: ignore[arg-type]
             if qg.ndim != self.ndim:
@@ -357,10 +361,10 @@ class YLGAttention(KeepsPrepared, Attention):
                     f"{os.fspath(pattern)} holds masks for a {qg.ndim}-D grid ({qg} queries);"  # type: ignore[arg-type]
                     f" {type(self).__name__} takes {self.ndim}-D inputs"
                 )
-            self._masks(qg.shape)
+            first = self._masks(qg.shape)
         else:
-            self._masks(self.check_size())
-        self.labels = self._layouts[next(iter(self._layouts))].labels
+            first = self._masks(self.check_size())
+        self.labels = first.labels
 
     @property
     def steps(self) -> str:
@@ -413,7 +417,7 @@ class YLGAttention(KeepsPrepared, Attention):
         heads = self._masks(sides)
         q, k, v, pooled = self._project(x)
         q_inner = self._heads(pooled) if self.step_mode == "sequential" else None
-        self.last_backend = pick_backend(self.backend, x.device, heads)
+        self.last_backend = pick_backend(self.backend, x.device, heads, batch=x.shape[0])
         options = {
             "paper_compat": self.paper_compat,
             "scale": self.scale,
@@ -438,10 +442,11 @@ class YLGAttention(KeepsPrepared, Attention):
 class YLGAttention2d(YLGAttention, Attention2d):
     """Sparse attention block: each head attends through one step of a verified pattern.
 
-    ``pattern``: ``"ylg"`` (RTL and LTR; heads RTL1, RTL2, RTL1, RTL2, LTR1, LTR2, LTR1,
-    LTR2 as published), a library name, a TOML path, a Pattern, a list of them, or an
-    ``.npz`` from ``ylg export`` (the layer then runs on that file's layout only).
-    ``heads``: explicit ``(pattern, step)`` pairs (0-based steps) instead. ``order``:
+    ``pattern``: ``"ylg"`` (the default: RTL and LTR; heads RTL1, RTL2, RTL1, RTL2, LTR1,
+    LTR2, LTR1, LTR2 as published), a library name, a TOML path, a Pattern, a list of
+    them, or an ``.npz`` from ``ylg export`` (the layer then runs on that file's layout
+    only). ``heads``: explicit ``(pattern, step)`` pairs (0-based steps) instead, not
+    beside ``pattern``. ``order``:
     ``None`` keeps each pattern's enumeration, ``"rowmajor"`` gives "YLG - No ESA".
     ``backend``: ``auto``, ``dense``, ``grouped`` or ``flex`` (the same function; see
     :mod:`ylg.attention.functional`); ``last_backend`` tells which one ran.

@@ -29,6 +29,7 @@ from ylg.attention.heads import (
     Head,
     PatternLike,
     assign_heads,
+    check_pattern_argument,
     explicit_heads,
     is_exported_path,
 )
@@ -97,6 +98,34 @@ class HeadMasks(OnLayout):
         return tuple(stage[-1] for stage in self.stages)
 
 
+class LRUCache(OrderedDict):  # type: ignore[type-arg]
+    """A dict that keeps its ``max_entries`` most recently used entries (reading or
+    writing one makes it the newest; the oldest go first).
+
+    >>> cache = LRUCache(2)
+    >>> cache["a"], cache["b"] = 1, 2
+    >>> _ = cache["a"]          # "a" is now newer than "b"
+    >>> cache["c"] = 3
+    >>> list(cache)
+    ['a', 'c']
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.max_entries:
+            self.popitem(last=False)
+
+
 class Registry:
     """What ylg derives from a (pattern, layout) pair on the host: masks, step masks,
     Full Information verdicts and head sets, built once and shared by every layer and
@@ -116,8 +145,12 @@ class Registry:
     """
 
     def __init__(self, max_entries: int = 1024) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._entries = LRUCache(max_entries)
+
+    @property
+    def max_entries(self) -> int:
+        """The most entries kept."""
+        return self._entries.max_entries
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -128,12 +161,9 @@ class Registry:
 
     def _get(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         if key in self._entries:
-            self._entries.move_to_end(key)
             return self._entries[key]
         value = make()
         self._entries[key] = value
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
         return value
 
     def masks(self, pattern: Pattern, layout: Layout) -> Masks:
@@ -283,7 +313,7 @@ def _layers_hint(masks: Masks, inner: Masks, layers: int) -> str:
 
 @renamed_keywords(steps="step_mode")
 def head_masks(
-    pattern: "PatternLike | Sequence[PatternLike]" = "ylg",
+    pattern: "PatternLike | Sequence[PatternLike] | None" = None,
     *,
     layout: "Layout | None" = None,
     grid: "str | Grid | tuple[int, ...] | None" = None,
@@ -298,7 +328,7 @@ def head_masks(
 ) -> HeadMasks:
     """The verified masks of every head on a layout (cached: same arguments, same object).
 
-    ``pattern``: ``"ylg"`` (RTL and LTR in the published head order), a library name,
+    ``pattern``: ``"ylg"`` (the default: RTL and LTR in the published head order), a library name,
     a TOML path, a :class:`Pattern`, a list of these, or an ``.npz`` from ``ylg export``
     (then the layout must be the file's). The layout: a :class:`Layout`, or its key
     ``grid`` with ``query_grid``, ``order`` and ``nonsquare`` as keywords. ``heads``:
@@ -336,9 +366,8 @@ def head_masks(
         nonsquare=nonsquare,
     )
     sequential = step_mode == "sequential"
+    pattern = check_pattern_argument(pattern, heads, "ylg")
     if is_exported_path(pattern):
-        if heads is not None:
-            raise YlgError("an exported .npz fixes the layer's pattern and heads; leave heads=None")
         if stride is not None:
             raise YlgError("an exported .npz fixes its stride; leave stride=None")
         exported = load_npz(pattern)  # type: ignore[arg-type]

@@ -28,8 +28,14 @@ from torch import Tensor, nn
 
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
 from ylg.attention.heads import PatternLike
-from ylg.attention.layers import KeepsPrepared, check_flag, check_pattern_argument
-from ylg.attention.masksets import REGISTRY, HeadMasks, head_masks, verify_layers
+from ylg.attention.layers import (
+    LAYOUT_ENTRIES,
+    KeepsPrepared,
+    check_flag,
+    check_pattern_argument,
+    positive_int,
+)
+from ylg.attention.masksets import REGISTRY, HeadMasks, LRUCache, head_masks, verify_layers
 from ylg.errors import PatternError, YlgError
 from ylg.patterns import Grid, Pattern
 from ylg.patterns.union import step_union
@@ -39,9 +45,10 @@ class SparseSelfAttention(KeepsPrepared):
     """Self-attention of tokens on a grid, each head through one step of a pattern.
 
     ``dim``: channels of a token (a multiple of ``num_heads``). ``pattern``: a library
-    name (``"na"``, ``"sta"``, ``"ltr"``, ...), a TOML path, a :class:`Pattern` or a list
-    of them (the heads split evenly between them, each share cycling through its
-    pattern's steps); ``heads``: explicit ``(pattern, step)`` pairs instead. ``grid``:
+    name (``"na"``, the default, ``"sta"``, ``"ltr"``, ...), a TOML path, a
+    :class:`Pattern` or a list of them (the heads split evenly between them, each share
+    cycling through its pattern's steps); ``heads``: explicit ``(pattern, step)`` pairs
+    instead, not beside ``pattern``. ``grid``:
     the token grid, ``"16x32x32"`` or a tuple; ``forward(x, grid=...)`` runs on another
     (masks are built once per grid). ``verify``: refuse a layer that lacks Full
     Information after ``verify`` of it stacked (``True``: one; give the depth of your
@@ -67,7 +74,7 @@ class SparseSelfAttention(KeepsPrepared):
     def __init__(
         self,
         dim: int,
-        pattern: PatternLike | Sequence[PatternLike] = "na",
+        pattern: PatternLike | Sequence[PatternLike] | None = None,
         *,
         grid: str | Grid | tuple[int, ...],
         num_heads: int | None = None,
@@ -83,11 +90,9 @@ class SparseSelfAttention(KeepsPrepared):
         verify: bool | int = True,
     ) -> None:
         super().__init__()
-        check_pattern_argument(pattern, heads)
+        pattern = check_pattern_argument(pattern, heads, "na")
         count = num_heads if num_heads is not None else len(heads) if heads is not None else 8
-        for name, value in (("dim", dim), ("num_heads", count)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise YlgError(f"{name} must be a positive integer, got {value!r}")
+        dim, count = positive_int("dim", dim), positive_int("num_heads", count)
         if dim % count:
             raise YlgError(f"dim {dim} does not split into {count} heads of equal size")
         pick_backend(backend, "cpu")  # rejects unknown names now (head_masks, the rest)
@@ -104,7 +109,7 @@ class SparseSelfAttention(KeepsPrepared):
         self.k_norm = nn.LayerNorm(self.head_dim) if qk_norm else nn.Identity()
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
         self.last_backend: str | None = None
-        self._grids: dict[Grid, HeadMasks] = {}
+        self._grids: LRUCache = LRUCache(LAYOUT_ENTRIES)
         self.grid = Grid.parse(grid)
         #: One name per head (``na``, or ``ltr/1``, ``ltr/2`` for a pattern's steps).
         self.labels = self.masks_for(self.grid).labels
@@ -187,7 +192,7 @@ class SparseSelfAttention(KeepsPrepared):
             # A rotation table in float32 under bf16 autocast gives float32: back to the
             # values' dtype, as rotary embeddings are usually applied (``type_as``).
             q, k = (t.to(v.dtype) for t in rotated)
-        self.last_backend = pick_backend(self.backend, x.device, heads)
+        self.last_backend = pick_backend(self.backend, x.device, heads, batch=x.shape[0])
         options: dict[str, Any] = {"scale": self.scale, "cache": self._prepared}
         out = sparse_attention(q, k, v, heads, backend=self.last_backend, **options)
         y = self.proj(out.transpose(1, 2).reshape(b, n, self.dim))
