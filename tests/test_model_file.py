@@ -227,15 +227,44 @@ def test_a_layer_of_heads_side_by_side_is_the_union_of_their_steps(tmp_path: Pat
         ModelLayer(None)
 
 
-def test_heads_of_two_orders_are_refused_by_name_when_laid() -> None:
-    model = load_model('[[layers]]\nheads = [{ pattern = "na" }, { pattern = "ltr" }]')
+def test_heads_of_two_orders_are_refused_by_name_when_laid(tmp_path: Path) -> None:
+    write(tmp_path, "causal.toml", 'name = "causal"\nsteps = ["k <= q"]')  # reads q, k
+    two = '[[layers]]\n{}heads = [{{ pattern = "ltr" }}, {{ pattern = "causal.toml" }}]'
+    model = load_model(write(tmp_path, "two.toml", two.format("")))
     with pytest.raises(
         PatternError,
-        match=r"layer 1: the steps of na \(rowmajor\) and ltr"
-        r" \(esa\) number the cells in different orders",
+        match=r"layer 1: the steps of ltr \(esa\) and causal \(rowmajor\) number the cells"
+        r" in different orders",
     ):
         model.on("4x4")
-    same = load_model(
-        '[[layers]]\norder = "esa"\nheads = [{ pattern = "na" }, { pattern = "ltr" }]'
-    )
+    same = load_model(write(tmp_path, "same.toml", two.format('order = "esa"\n')))
     assert same.on("4x4")[0].order == "esa"
+    near = load_model('[[layers]]\nheads = [{ pattern = "na" }, { pattern = "ltr" }]')
+    assert near.on("4x4")[0].order == "esa"  # na reads no q, k: its order is moot
+
+
+@pytest.mark.parametrize("layer", ['pattern = "{}"', 'heads = [{{ pattern = "{}" }}]'])
+def test_pattern_paths_the_system_cannot_open_are_one_line(layer: str) -> None:
+    text = "[[layers]]\n" + layer.format("a" * 300 + ".toml")
+    with pytest.raises(PatternError, match="layer 1(, head 1)?: cannot read pattern file 'aaa"):
+        load_model(text)
+    with pytest.raises(
+        PatternError, match=r"layer 1(, head 1)?: no pattern file 'dir/a\\x00b"
+    ) as info:
+        load_model("[[layers]]\n" + layer.format("dir/a\\u0000b.toml"))
+    assert "\x00" not in str(info.value)
+
+
+def test_a_model_name_is_one_line() -> None:
+    with pytest.raises(PatternError, match="a model's name is one line of text"):
+        load_model('name = "a\\nb"\n[[layers]]\npattern = "na"')
+
+
+def test_a_head_that_leaves_a_query_with_nothing_is_refused_though_others_fill_it() -> None:
+    """Each head is a softmax of its own: a query of one head with no key is no head,
+    whatever the other heads give that query."""
+    model = load_model(
+        '[[layers]]\nheads = [{ pattern = "axial" }, { pattern = "na", params = { win_i = -3 } }]'
+    )
+    with pytest.raises(PatternError, match=r"layer 1: head 2: pattern 'na', step 1 leaves query 0"):
+        model.on("4x4")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from strategies import bool_terms, grids, int_terms, orders
 
 from ylg.errors import PatternError
-from ylg.patterns import STEP_VARIABLES, Pattern, load_pattern, parse_expr
+from ylg.patterns import STEP_VARIABLES, Layout, Pattern, load_pattern, parse_expr
 from ylg.patterns.expr import Node
 from ylg.patterns.union import step_union
 
@@ -99,36 +99,96 @@ ESA = {
 }
 
 
+LIBRARY = {**ROWMAJOR, **ESA}
+
+
 @SETTINGS
 @given(
-    st.sampled_from([ROWMAJOR, ESA]).flatmap(
-        lambda family: st.lists(
-            st.tuples(st.sampled_from(sorted(family)), st.integers(1, 4), st.integers(0, 1)).map(
-                lambda t: (family[t[0]](t[1]), t[2])
-            ),
-            min_size=1,
-            max_size=4,
-        )
+    st.lists(
+        st.tuples(
+            st.sampled_from(sorted(LIBRARY)),
+            st.integers(1, 4),
+            st.integers(0, 1),
+            st.sampled_from([None, None, "rowmajor", "esa", "snake"]),
+            st.sampled_from([None, None, 2, 3]),
+        ),
+        min_size=1,
+        max_size=4,
     ),
     grids,
     st.sampled_from([None, "2x3", "6x6"]),
 )
 def test_the_union_is_the_or_of_the_steps(parts: list, grid: tuple, query_grid: str | None) -> None:
+    """Steps of any library patterns, each laid with its own order and stride or the
+    pattern's: the union is the OR of their masks on the bare layout (its own order and
+    stride) and on the parts' layout where they share one; refused only where the
+    parts' orders differ."""
     on = "x".join(map(str, grid))
     laid = []
-    for pattern, step in parts:
+    for name, r, step, order, stride in parts:
+        pattern = LIBRARY[name](r)
         try:
-            masks = pattern.on(on, query_grid=query_grid, nonsquare="repeat")
+            masks = pattern.on(Layout(on, query_grid, order, "repeat", stride))
             laid.append((masks, step % masks.num_steps))
             masks.dense()
         except PatternError:
             return  # a step with an empty row here: no mask to join
-    union = step_union(laid).on(on, query_grid=query_grid, nonsquare="repeat")
-    want = np.zeros((union.nq, union.nk), dtype=bool)
+    want = np.zeros((laid[0][0].nq, laid[0][0].nk), dtype=bool)
     for masks, step in laid:
         want |= masks.dense(step)
-    assert union.num_steps == 1 and np.array_equal(union.dense(0), want)
-    assert np.array_equal(union.csr(0).toarray(), want)
+    try:
+        union = step_union(laid)
+    except PatternError as exc:
+        assert "number the cells in different orders" in str(exc)
+        assert len({m.order for m, _ in laid}) > 1
+        return
+    layouts = [Layout(on, query_grid, None, "repeat")]
+    if len({m.layout for m, _ in laid}) == 1:  # the parts' one layout, complete
+        layouts.append(laid[0][0].layout)
+    for layout in layouts:
+        got = union.on(layout)
+        assert got.num_steps == 1 and np.array_equal(got.dense(0), want)
+        assert np.array_equal(got.csr(0).toarray(), want)
+
+
+def test_steps_laid_with_other_strides_keep_each_its_own() -> None:
+    """One pattern on two strides: each step keeps its ``s`` (it was laid with s=2)."""
+    ltr = load_pattern("ltr")
+    a, b = ltr.on(Layout("8x8", stride=2)), ltr.on(Layout("8x8", stride=4))
+    union = step_union([(a, 0), (b, 1)])
+    assert np.array_equal(union.on("8x8").dense(0), a.dense(0) | b.dense(1))
+
+
+def test_orders_that_number_the_cells_alike_or_steps_that_read_no_numbers_join() -> None:
+    up, down = Pattern("up", "", ("k >= q",), order="esa"), Pattern("down", "", ("k <= q",))
+    line = step_union([(up.on("8"), 0), (down.on("8"), 0)])  # on a line every order is 0..n-1
+    assert line.on("8").dense(0).all()
+    na, ltr = load_pattern("na").with_params(win_i=3, win_j=3), load_pattern("ltr")
+    mixed = step_union([(na.on("6x6"), 0), (ltr.on("6x6"), 1)])
+    assert mixed.order == "esa"
+    assert np.array_equal(mixed.on("6x6").dense(0), na.on("6x6").dense(0) | ltr.on("6x6").dense(1))
+
+
+def test_a_step_with_a_comment_joins() -> None:
+    commented = Pattern("c", "", ("k <= q  # the past", "k % s == s - 1 or k == q"))
+    masks = commented.on("4x4")
+    union = step_union([(masks, 0), (masks, 1)])
+    assert "#" not in union.steps[0]
+    assert np.array_equal(union.on("4x4").dense(0), masks.dense(0) | masks.dense(1))
+
+
+def test_a_long_union_of_parametrised_heads_is_written_out() -> None:
+    """Sixteen dilations of GNA: far longer than any hand-written step."""
+    gna = load_pattern("gna").with_params(win_t=1, stride_t=1, stride_i=1, stride_j=1)
+    parts = [
+        (gna.with_params(win_i=3, win_j=3, dil_i=d, dil_j=d).on("16x16"), 0) for d in range(1, 17)
+    ]
+    union = step_union(parts)
+    assert len(union.steps[0]) > 10_000
+    want = np.zeros((256, 256), dtype=bool)
+    for masks, step in parts:
+        want |= masks.dense(step)
+    assert np.array_equal(union.on("16x16").dense(0), want)
 
 
 @SETTINGS
@@ -151,9 +211,9 @@ def test_one_patterns_steps_keep_its_stride_rule_and_parameters(
 
 
 def test_what_no_one_step_can_join_is_refused_by_name() -> None:
-    ltr, na = load_pattern("ltr"), load_pattern("na")
-    with pytest.raises(PatternError, match=r"ltr \(esa\) and na \(rowmajor\) number the cells"):
-        step_union([(ltr.on("4x4"), 0), (na.on("4x4"), 0)])
+    ltr, na, rtl = load_pattern("ltr"), load_pattern("na"), load_pattern("rtl")
+    with pytest.raises(PatternError, match=r"ltr \(esa\) and rtl \(rowmajor\) number the cells"):
+        step_union([(ltr.on("4x4"), 0), (rtl.on("4x4", order="rowmajor"), 0)])
     tiled = na.on("2x2", query_grid="4x4", nonsquare="tile")
     spatial = load_pattern("axial").on("2x2", query_grid="4x4", nonsquare="spatial")
     with pytest.raises(PatternError, match="by different non-square rules"):

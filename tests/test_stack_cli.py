@@ -106,10 +106,19 @@ def test_verify_a_model_whose_layers_are_heads_side_by_side(
         "--json",
     )
     assert code == 1 and json.loads(out)["layers_needed"]["layers"] == 14
-    model.write_text('[[layers]]\nheads = [{ pattern = "na" }, { pattern = "ltr" }]\n')
-    code, _, err = run(capsys, "verify", "--model", str(model), "--grid", "4x4")
-    assert code == 2 and "number the cells in different orders" in err
-    assert len(err.strip().splitlines()) == 1
+    model.write_text(
+        '[[layers]]\nheads = [{ pattern = "na" }, { pattern = "ltr" }, { pattern = "rtl" }]\n'
+    )
+    code, out, _ = run(capsys, "verify", "--model", str(model), "--grid", "4x4")  # na reads no q, k
+    assert code == 0 and "holds" in out
+    model.write_text(
+        '[[layers]]\nheads = [{ pattern = "ltr" }, { pattern = "rtl" }]\n'
+        '[[layers]]\npattern = "ltr"\norder = "rowmajor"\n'
+    )
+    code, _, err = run(
+        capsys, "verify", "--model", str(model), "--grid", "4x4", "--nonsquare", "tile"
+    )
+    assert code == 2 and "--nonsquare says how a --query-grid maps onto the key grid" in err
 
 
 def test_stack_max_flow_across_the_layers(capsys: pytest.CaptureFixture[str]) -> None:

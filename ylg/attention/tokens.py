@@ -220,9 +220,10 @@ def _takes_two(fn: object) -> bool:
     return True
 
 
-def layer_patterns(heads: HeadMasks) -> list[Pattern]:
+def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
     """What one layer with these heads does, as patterns to verify: one pattern where
-    that is exact, several (each to hold alone, which is sound but stricter) where not.
+    that is exact, several (each to hold alone, which is sound but stricter) where not,
+    or, ``strict``, a :class:`YlgError` that says why no one pattern is the layer.
 
     - Parallel heads: each output reads every key one of its heads reads, so the layer
       is one step, the union of the steps its heads attend through
@@ -242,14 +243,24 @@ def layer_patterns(heads: HeadMasks) -> list[Pattern]:
     >>> [p.name for p in layer_patterns(mixed)]
     ['na + dilated-na']
     """
+    patterns = list(dict.fromkeys(h.pattern for h in heads.heads))
     if not heads.sequential:
         steps = list(dict.fromkeys((m.masks, m.step) for m in heads.last_steps()))
+        if len(steps) == 1 and len(patterns[0].steps) == 1:
+            return patterns  # one step of one pattern: the pattern itself
         try:
             return [step_union(steps, name=_union_name(heads))]
-        except PatternError:  # different orders (or too long a union): pattern by pattern
-            pass
+        except PatternError as exc:  # different orders: pattern by pattern
+            if strict:
+                raise YlgError(str(exc)) from None
+    elif strict and len(patterns) > 1:
+        shown = ", ".join(repr(p.name) for p in patterns)
+        raise YlgError(
+            f"heads that run their steps in turn mix the patterns {shown}: no one pattern is"
+            " what the layer does (give each pattern layers of its own, or heads side by side)"
+        )
     found = []
-    for pattern in dict.fromkeys(h.pattern for h in heads.heads):
+    for pattern in patterns:
         own = [m for h, m in zip(heads.heads, heads.last_steps()) if h.pattern == pattern]
         if heads.sequential or len(pattern.steps) == 1:
             found.append(pattern)  # steps in turn, or the only step

@@ -64,21 +64,12 @@ def model_layers(
         if not isinstance(layer, SparseSelfAttention):
             continue
         heads = layer.masks_for(layer.grid if grid is None else grid, verify=False)
-        patterns = layer_patterns(heads)
         label = name or type(model).__name__
-        if len(patterns) > 1:
-            shown = ", ".join(repr(p.name) for p in patterns)
-            why = (
-                "run their steps in turn"
-                if heads.sequential
-                else "number the cells in different orders"
-            )
-            raise YlgError(
-                f"layer {label} mixes the patterns {shown} across heads that {why}:"
-                " no one pattern is what the layer does (give each pattern layers of its"
-                " own, or heads side by side in one order)"
-            )
-        found.append((label, REGISTRY.masks(patterns[0], heads.layout)))
+        try:
+            (pattern,) = layer_patterns(heads, strict=True)
+        except YlgError as exc:
+            raise YlgError(f"layer {label}: {exc}") from None
+        found.append((label, REGISTRY.masks(pattern, heads.layout)))
     if not found:
         raise YlgError(f"{type(model).__name__} has no SparseSelfAttention layer to verify")
     grids = {str(m.grid) for _, m in found}

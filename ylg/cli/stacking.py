@@ -72,6 +72,7 @@ def choose_stack(
     """
     if (pattern is None) == (model is None):
         raise YlgError("give a PATTERN (with --layers N) or --model FILE, one of the two")
+    check_nonsquare_use(query_grid, nonsquare)
     if model is not None:
         if layers is not None:
             raise YlgError("--layers goes with a PATTERN; a model file lists its own layers")
@@ -87,7 +88,6 @@ def choose_stack(
     assert pattern is not None
     if grid is None:
         raise YlgError("give --grid (like --grid 32x32 or --grid 16x32x32)")
-    check_nonsquare_use(query_grid, nonsquare)
     depth = 1 if layers is None else layers
     laid = pattern.with_params(dict(check_param_names(params)))
     layout = Layout(grid, query_grid, order, nonsquare, stride)

@@ -65,7 +65,8 @@ STRIDE_VARIABLES: dict[str, str] = {
     k: STEP_VARIABLES[k] for k in ("n", "nq", "t", "h", "w", "tq", "hq", "wq")
 }
 
-MAX_SOURCE_LENGTH = 2000
+#: Longest expression read: far above a hand-written step, room for generated unions.
+MAX_SOURCE_LENGTH = 20_000
 #: Deepest nesting of operators an expression may have (``not not ... k == q`` included):
 #: far more than any pattern needs, and few enough that evaluation never recurses deeply.
 MAX_DEPTH = 100

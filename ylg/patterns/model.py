@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,15 @@ class ModelLayer:
         lay = Layout.of(layout, order=self.order, stride=self.stride)
         if self.pattern is not None:
             return self.pattern.on(lay)
-        parts = [(h.pattern.on(lay), s) for h in self.heads for s in h.steps]
+        parts = []
+        for number, head in enumerate(self.heads, 1):
+            masks = head.pattern.on(lay)
+            for step in head.steps:
+                counts = masks.keys_per_query(step)
+                if counts.min() == 0:  # a query of this head would attend nothing
+                    error = masks._empty_row_error(step, int(np.argmin(counts)))
+                    raise PatternError(f"head {number}: {error}")
+                parts.append((masks, step))
         return step_union(parts, name=self.name).on(lay)
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,6 +186,8 @@ class Model:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise PatternError("a model needs a non-empty name")
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in self.name):
+            raise PatternError(f"a model's name is one line of text, not {self.name!r}")
         if not isinstance(self.layers, tuple) or not self.layers:
             raise PatternError(f"model {self.name!r}: a model needs at least one layer")
         if self.depth > MAX_LAYERS:
@@ -411,12 +422,20 @@ def _pattern(value: Any, where: str, folder: Path | None) -> Pattern:
         path = Path(value)
         if folder is not None and not path.is_absolute():
             path = folder / path
-        if not path.is_file():
-            raise PatternError(f"{where}: no pattern file {path}")
         try:
-            return load_pattern(str(path))
+            found = path.is_file()
+            pattern = load_pattern(str(path)) if found else None
         except PatternError as exc:
             raise PatternError(f"{where}: {exc}") from None
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            reason = getattr(exc, "strerror", None) or exc
+            raise PatternError(
+                f"{where}: cannot read pattern file {value!r:.200}: {reason}"
+            ) from None
+        if pattern is None:
+            shown = str(path) if str(path).isprintable() else ascii(str(path))
+            raise PatternError(f"{where}: no pattern file {shown:.200}")
+        return pattern
     patterns = library()
     if value not in patterns:
         raise PatternError(

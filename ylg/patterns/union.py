@@ -25,8 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ylg.errors import PatternError
-from ylg.patterns.masks import Masks
+from ylg.patterns.layout import Layout
+from ylg.patterns.masks import KEY_SIDE, QUERY_SIDE, Masks, layout_sizes
 from ylg.patterns.pattern import Pattern
 
 
@@ -35,19 +38,25 @@ def step_union(parts: Sequence[tuple[Masks, int]], name: str | None = None) -> P
     of each) attends, on their layout, as a one-step pattern (named ``name``, or after
     the patterns: ``"na + dilated-na"``).
 
-    Steps of one pattern keep its parameters and stride rule (the union holds on every
-    layout). Steps of several patterns are written with their parameters as integers,
-    and ``s`` too where their strides differ on this layout: the union is that of these
-    masks, on this layout.
+    Steps of one pattern on one layout keep its parameters and its stride rule (where
+    the rule gives this layout's stride): the union holds on other grids too. Otherwise
+    each step is written with its pattern's parameters as integers, and ``s`` too where
+    the strides differ: the union is that of these masks, on this layout. The union
+    takes the parts' order and non-square rule; steps that read ``q``, ``k`` or the
+    query coordinates must see the same numbering there (orders that number the cells
+    alike, as every order does on a 1-D grid, are the same here).
 
     >>> from ylg.patterns import load_pattern
     >>> ltr = load_pattern("ltr").on("4x4")
     >>> step_union([(ltr, 0), (ltr, 1)]).steps
     ('(q // s == k // s and k <= q) or (k == q or k % s == s - 1)',)
-    >>> step_union([(ltr, 0), (load_pattern("na").on("4x4"), 0)])  # doctest: +ELLIPSIS
+    >>> step_union([(ltr, 0), (load_pattern("na").on("4x4"), 0)]).order   # na reads no q, k
+    'esa'
+    >>> step_union([(ltr, 0), (load_pattern("rtl").on("4x4", order="rowmajor"), 0)])
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ylg.errors.PatternError: the steps of ltr (esa) and na (rowmajor) number the cells in ...
+    ylg.errors.PatternError: the steps of ltr (esa) and rtl (rowmajor) number the cells in ...
     """
     if not parts:
         raise PatternError("no steps to take the union of")
@@ -66,44 +75,76 @@ def step_union(parts: Sequence[tuple[Masks, int]], name: str | None = None) -> P
             raise PatternError(
                 f"the steps lie on different layouts ({first.describe()}; {masks.describe()})"
             )
-        for what in ("order", "nonsquare"):
-            if what == "nonsquare" and first.square:
-                continue
-            mine, theirs = getattr(masks, what), getattr(first, what)
-            if mine != theirs:
-                reason = (
-                    "number the cells in different orders: their q and k differ"
-                    if what == "order"
-                    else "map queries onto keys by different non-square rules"
-                )
-                raise PatternError(
-                    f"the steps of {first.pattern.name} ({theirs}) and {masks.pattern.name}"
-                    f" ({mine}) {reason}, so no one step is their union"
-                )
     patterns = list(dict.fromkeys(m.pattern for m, _ in parts))
     name = name if name is not None else " + ".join(dict.fromkeys(p.name for p in patterns))
-    if len(patterns) == 1:
-        texts = list(dict.fromkeys(first.pattern.steps[s] for _, s in parts))
-        return first.pattern.with_steps(
-            [texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts)], name=name
-        )
+    # The order and non-square rule of the parts that read what those decide.
+    order = next((m.order for m, s in parts if m.exprs[s].variables & _NUMBERED), first.order)
+    nonsquare = next(
+        (m.nonsquare for m, s in parts if m.exprs[s].variables & _QUERY_SIDE), first.nonsquare
+    )
+    one = len(patterns) == 1 and len({m.layout for m, _ in parts}) == 1
     strides = {m.stride for m, _ in parts}
-    texts = []
+    texts: list[str] = []
     for masks, step in parts:
-        values = dict(masks.pattern.params)
+        values = {} if one else dict(masks.pattern.params)
         if len(strides) > 1:
             values["s"] = masks.stride
         text = masks.exprs[step].substitute(values)
         if text not in texts:
             texts.append(text)
-    return Pattern(
-        name=name,
-        description="the union of " + ", ".join(_step_name(m, s) for m, s in parts),
-        steps=(texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts),),
-        order=first.order,
-        stride=first.stride,
-        nonsquare=first.nonsquare,
-    )
+    rule = first.pattern.stride
+    keeps_rule = one and _stride_of(first.pattern, first) == first.stride
+    try:
+        union = Pattern(
+            name=name,
+            description="the union of " + ", ".join(_step_name(m, s) for m, s in parts),
+            steps=(texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts),),
+            order=order,
+            stride=rule if keeps_rule else first.stride,
+            nonsquare=nonsquare,
+            params=dict(first.pattern.params) if one else {},
+        )
+    except PatternError as exc:
+        raise PatternError(
+            f"the union of {len(texts)} steps ({name}) cannot be written as one step: {exc}"
+        ) from None
+    _check_numbering(parts, union)
+    return union
+
+
+#: What a step reads that the enumeration order decides, and what the non-square rule does.
+_NUMBERED = frozenset(("q", "k"))
+_QUERY_SIDE = frozenset(QUERY_SIDE)
+
+
+def _stride_of(pattern: Pattern, masks: Masks) -> int | None:
+    """What the pattern's own stride rule gives on the layout of ``masks``."""
+    try:
+        value = pattern.stride_expr.evaluate({**layout_sizes(masks.layout), **pattern.params})
+    except PatternError:
+        return None
+    return int(value)
+
+
+def _check_numbering(parts: Sequence[tuple[Masks, int]], union: Pattern) -> None:
+    """Refuse a union whose layout numbers ``q``, ``k`` or the query coordinates other
+    than a part that reads them does: no one step is then the union."""
+    first = parts[0][0]
+    laid = union.on(Layout(first.grid, first.query_grid))
+    for masks, step in parts:
+        for var in sorted(masks.exprs[step].variables & set(QUERY_SIDE + KEY_SIDE)):
+            if np.array_equal(masks.table(var), laid.table(var)):
+                continue
+            if var in _NUMBERED and masks.order != laid.order:
+                what, reason = "order", "number the cells in different orders: their q and k differ"
+            else:
+                what, reason = "nonsquare", "map queries onto keys by different non-square rules"
+            decided = getattr(laid, what)
+            other = next(m for m, _ in parts if getattr(m, what) == decided)
+            raise PatternError(
+                f"the steps of {other.pattern.name} ({decided}) and {masks.pattern.name}"
+                f" ({getattr(masks, what)}) {reason}, so no one step is their union"
+            )
 
 
 def _step_name(masks: Masks, step: int) -> str:
