@@ -39,6 +39,7 @@ from ylg.ifg.stack import (
     verify_stack,
 )
 from ylg.patterns import load_pattern
+from ylg.patterns.union import step_union
 
 REPEATS = 3
 SIDES = (16, 32, 64, 128)
@@ -194,7 +195,13 @@ def video_pattern_rows() -> list[str]:
         pair = [load_pattern("na").on(grid), load_pattern("dilated-na").on(grid)]
         return pair * (DEPTH // 2), pair
 
+    def side_by_side() -> tuple[list[Any], list[Any]]:
+        near, far = load_pattern("na").on(grid), load_pattern("dilated-na").on(grid)
+        both = step_union([(near, 0), (far, 0)]).on(grid)
+        return [both] * DEPTH, [both]
+
     cases.append(("na, dilated-na alternating", alternating))
+    cases.append(("na + dilated-na side by side (their union)", side_by_side))
     rows = []
     for label, make in tqdm(cases, desc=f"3-D patterns at {grid}", unit="stack"):
 
@@ -260,7 +267,10 @@ def stack_main() -> None:
             " the stored entries), `bitsets` otherwise (the masks of 268M (query, key)"
             " pairs built by tiles, then the reach on packed bits). *layers needed*: the"
             " pattern repeated (the pair alternating), at most 64 layers tried; `never`:"
-            " the reach comes back to an earlier state without being full.",
+            " the reach comes back to an earlier state without being full. *side by side*:"
+            " the two on heads of one layer, the union of their steps (`step_union`): it"
+            " splits only between the frame axis (the same in both) and the frame's two"
+            " axes, so the reach runs on 1024-cell frames.",
             "",
             "| stack | path | total (ms) | full information | layers needed | receptive field |",
             "|---|---|---|---|---|---|",
