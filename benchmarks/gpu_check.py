@@ -13,6 +13,11 @@ d. the tables (device, torch version) into docs/benchmarks.md (and ``--out-dir``
 o. (if time is left) FlexAttention on a video pattern (``na`` on 16x32x32) with the
    tokens laid in each order and with ylg's tile planner: does the share of tiles
    visited predict the kernel's time?
+t. (if time is left) a video transformer's attention layer, ``SparseSelfAttention``
+   (512 channels, 8 heads of 64, ``na`` 3x7x7 on 8x32x32 tokens, batch 1, bf16
+   autocast): its output and gradients against the same layer in float64 through the
+   dense backend, and forward+backward eager, compiled, and with plain SDPA (no mask:
+   FlashAttention over all 8192 tokens) in its place.
 
 It needs CUDA (without it, it exits 1 with one line saying so) and runs from a source
 tree without installing ylg's dependencies' exact versions::
@@ -517,6 +522,100 @@ def part_orders(rep: Report, device: torch.device, budget: Budget, smoke: bool) 
         )
 
 
+# -- t. a transformer's attention layer --------------------------------------------
+def part_tokens(rep: Report, device: torch.device, budget: Budget, smoke: bool) -> None:
+    from ylg.attention import SparseSelfAttention
+    from ylg.patterns import load_pattern
+
+    dim, heads, grid, batch = (64, 4, "2x8x8", 1) if smoke else (512, 8, "8x32x32", 1)
+    if budget.left() < 60:
+        rep.failures.append("t: skipped: time budget")
+        return
+    na = load_pattern("na").with_params(win_t=3, win_i=7, win_j=7)
+    torch.manual_seed(0)
+    layer = SparseSelfAttention(dim, na, grid=grid, num_heads=heads, verify=False).to(device)
+    tokens = layer.grid.size
+    x = torch.randn(batch, tokens, dim, device=device)
+    w = torch.randn(batch, tokens, dim, device=device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=not smoke)
+
+    def run(module: torch.nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        inputs = inputs.detach().requires_grad_()
+        out = module(inputs)
+        grads = torch.autograd.grad((out * w.to(out.dtype)).sum(), (inputs, module.qkv.weight))
+        return (out, *grads)
+
+    reference = SparseSelfAttention(
+        dim, na, grid=grid, num_heads=heads, verify=False, backend="dense"
+    ).to(device, torch.float64)
+    reference.load_state_dict(layer.state_dict())
+    want = run(reference, x.double())
+    with autocast:
+        got = run(layer, x)
+    errors = [_rel(a, b) for a, b in zip(got, want)]
+    goal = GOALS["fp32" if smoke else "bf16"]
+    lines = [
+        f"`SparseSelfAttention({dim}, na 3x7x7, grid={grid}, num_heads={heads})`, batch"
+        f" {batch}, {'fp32' if smoke else 'bf16 autocast'}; backend picked:"
+        f" `{layer.last_backend}`. Relative error against the same layer in float64"
+        f" (dense backend): output {errors[0]:.1e}, input gradient {errors[1]:.1e}, weight"
+        f" gradient {errors[2]:.1e} (goal <= {goal:g}: "
+        f"{'met' if max(errors) <= goal else '**missed**'}).",
+        "",
+        "| layer | median ms (fwd+bwd) | warm-up s |",
+        "|---|---|---|",
+    ]
+    del reference, want
+    _free()
+
+    class Dense(torch.nn.Module):  # the same projections, attention over every token
+        def __init__(self, sparse: SparseSelfAttention) -> None:
+            super().__init__()
+            self.qkv, self.proj, self.heads = sparse.qkv, sparse.proj, sparse.num_heads
+
+        def forward(self, t: torch.Tensor) -> torch.Tensor:
+            b, n, c = t.shape
+            qkv = self.qkv(t).view(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+            out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+            return self.proj(out.transpose(1, 2).reshape(b, n, c))
+
+    variants = [("sparse, eager", layer), ("SDPA, no mask, eager", Dense(layer))]
+    if not smoke:
+        variants.append(("sparse, torch.compile", torch.compile(layer)))
+    results = {}
+    for label, module in variants:
+        if budget.left() < 30:
+            rep.failures.append(f"t: skipped {label}: time budget")
+            continue
+        try:
+            t0 = time.monotonic()
+            with autocast:
+                run(module, x)
+            _sync(device)
+            warm = time.monotonic() - t0
+
+            def step(module: torch.nn.Module = module) -> None:
+                with autocast:
+                    run(module, x)
+
+            ms = statistics.median(time_ms(step, device, runs=20))
+            results[label] = ms
+            lines.append(f"| {label} | {ms:.2f} | {warm:.1f} |")
+        except Exception as exc:  # noqa: BLE001 - reported
+            traceback.print_exc()
+            lines.append(f"| {label} | {type(exc).__name__}: {str(exc)[:80]} | |")
+        print(f"t. {label}: {results.get(label, float('nan')):.2f} ms", flush=True)
+        _free()
+    rep.parts["t"] = lines
+    rep.data["tokens"] = {"errors": errors, "ms": results, "backend": layer.last_backend}
+    ratio = ""
+    if "sparse, eager" in results and "SDPA, no mask, eager" in results:
+        ratio = f"; SDPA/sparse {results['SDPA, no mask, eager'] / results['sparse, eager']:.2f}x"
+    rep.summary.append(
+        f"t. SparseSelfAttention ({layer.last_backend}): max rel. error {max(errors):.1e}{ratio}"
+    )
+
+
 # -- c. training step ---------------------------------------------------------------
 class TrainStep:
     """One D step and one G step of a G/D pair, as ``ylg train`` takes them."""
@@ -739,6 +838,7 @@ def markdown(rep: Report) -> str:
         "b": "Attention forward+backward: ylg's flex vs SDPA",
         "c": "Training step, 128 px",
         "o": "FlexAttention per token order (video)",
+        "t": "A video transformer's attention layer",
     }
     out = [
         "## GPU check (`make gpu-check`)",
@@ -780,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
         "--budget-s", type=float, default=420.0, help="Stop starting parts after this."
     )
     parser.add_argument(
-        "--parts", default="abco", help="Which parts to run, in order (default: abco)."
+        "--parts", default="abcot", help="Which parts to run, in order (default: abcot)."
     )
     parser.add_argument("--cpu-smoke", action="store_true", help="Toy sizes on the CPU.")
     parser.add_argument("--no-docs", action="store_true", help="Do not rewrite docs/benchmarks.md.")
@@ -798,7 +898,13 @@ def main(argv: list[str] | None = None) -> int:
     budget = Budget(args.budget_s)
     rep = Report(describe(device))
     print(f"gpu-check on {rep.device}", flush=True)
-    parts = {"a": part_correctness, "b": part_attention, "c": part_train, "o": part_orders}
+    parts = {
+        "a": part_correctness,
+        "b": part_attention,
+        "c": part_train,
+        "o": part_orders,
+        "t": part_tokens,
+    }
     for key in args.parts:
         t0 = time.monotonic()
         try:

@@ -45,3 +45,19 @@ def test_cpu_smoke_checks_every_backend_and_writes_its_report(tmp_path: Path):
     assert out.stdout.strip().splitlines()[-1].startswith("a. correctness: 15 of 15")
     assert "| 16x16, d=16 | fp32 | flex |" in (tmp_path / "gpu-check.md").read_text()
     assert (ROOT / "docs" / "benchmarks.md").read_bytes() == before  # smoke runs leave docs alone
+
+
+def test_cpu_smoke_checks_the_transformer_layer_against_float64(tmp_path: Path):
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--cpu-smoke", "--parts", "t", "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    tokens = json.loads((tmp_path / "gpu-check.json").read_text())["tokens"]
+    assert tokens["backend"] == "grouped" and max(tokens["errors"]) <= 1e-5
+    assert set(tokens["ms"]) == {"sparse, eager", "SDPA, no mask, eager"}
+    assert "### A video transformer's attention layer" in (tmp_path / "gpu-check.md").read_text()
+    assert out.stdout.strip().splitlines()[-1].startswith("t. SparseSelfAttention (grouped)")
