@@ -25,16 +25,21 @@ def test_without_cuda_it_says_so_in_one_line_and_fails():
     assert out.stderr.count("\n") == 1 and "CUDA" in out.stderr
 
 
-@pytest.mark.slow
-def test_cpu_smoke_checks_every_backend_and_writes_its_report(tmp_path: Path):
-    before = (ROOT / "docs" / "benchmarks.md").read_bytes()
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--cpu-smoke", "--parts", "a", "--out-dir", str(tmp_path)],
+def smoke(parts: str, out_dir: Path) -> subprocess.CompletedProcess:
+    """The script at toy sizes on the CPU, its report written to ``out_dir``."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--cpu-smoke", "--parts", parts, "--out-dir", str(out_dir)],
         capture_output=True,
         text=True,
         env=ENV,
         timeout=600,
     )
+
+
+@pytest.mark.slow
+def test_cpu_smoke_checks_every_backend_and_writes_its_report(tmp_path: Path):
+    before = (ROOT / "docs" / "benchmarks.md").read_bytes()
+    out = smoke("a", tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads((tmp_path / "gpu-check.json").read_text())
     rows = report["correctness"]
@@ -48,13 +53,7 @@ def test_cpu_smoke_checks_every_backend_and_writes_its_report(tmp_path: Path):
 
 
 def test_cpu_smoke_checks_the_transformer_layer_against_float64(tmp_path: Path):
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--cpu-smoke", "--parts", "t", "--out-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
+    out = smoke("t", tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     tokens = json.loads((tmp_path / "gpu-check.json").read_text())["tokens"]
     assert tokens["backend"] == "grouped" and max(tokens["errors"]) <= 1e-5
