@@ -23,6 +23,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -37,7 +38,7 @@ from ylg.attention.layers import (
 )
 from ylg.attention.masksets import REGISTRY, HeadMasks, LRUCache, head_masks, verify_layers
 from ylg.errors import PatternError, YlgError
-from ylg.patterns import Grid, Pattern
+from ylg.patterns import Grid, Masks, Pattern
 from ylg.patterns.union import step_union
 
 
@@ -227,7 +228,9 @@ def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
 
     - Parallel heads: each output reads every key one of its heads reads, so the layer
       is one step, the union of the steps its heads attend through
-      (:func:`~ylg.patterns.union.step_union`), whichever patterns they come from.
+      (:func:`~ylg.patterns.union.step_union`), whichever patterns they come from; and
+      its own token, which its query reads, where no step gives a query its own key
+      (``k != q``: the union then adds :data:`ITSELF`).
     - Sequential heads (each runs its pattern's steps in turn): the pattern itself, for
       one pattern.
     - Several patterns in sequential heads, or parallel heads whose patterns number the
@@ -246,10 +249,14 @@ def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
     patterns = list(dict.fromkeys(h.pattern for h in heads.heads))
     if not heads.sequential:
         steps = list(dict.fromkeys((m.masks, m.step) for m in heads.last_steps()))
-        if len(steps) == 1 and len(patterns[0].steps) == 1:
+        name = _union_name(heads)
+        if heads.square and not _reads_itself(steps):  # its query reads its own token
+            steps.append((REGISTRY.masks(ITSELF, heads.layout), 0))
+            name += " + itself"
+        elif len(steps) == 1 and len(patterns[0].steps) == 1:
             return patterns  # one step of one pattern: the pattern itself
         try:
-            return [step_union(steps, name=_union_name(heads))]
+            return [step_union(steps, name=name)]
         except PatternError as exc:  # different orders: pattern by pattern
             if strict:
                 raise YlgError(str(exc)) from None
@@ -268,6 +275,28 @@ def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
         parts = list(dict.fromkeys((m.masks, m.step) for m in own))
         found.append(step_union(parts, name=_steps_name(pattern, [s for _, s in parts])))
     return found
+
+
+#: A token's own position: what its query reads, whatever the pattern (coordinates only,
+#: so it joins a step of any order).
+ITSELF = Pattern("itself", "the query's own token", ("qt == kt and qi == ki and qj == kj",))
+#: Queries per block when :func:`_reads_itself` looks at the diagonal.
+_DIAGONAL_BLOCK = 512
+
+
+def _reads_itself(parts: Sequence[tuple[Masks, int]]) -> bool:
+    """Whether each query of a square layout attends its own key in one of the steps
+    (the mask's diagonal, block by block: never the whole mask)."""
+    count = parts[0][0].nq
+    for start in range(0, count, _DIAGONAL_BLOCK):
+        stop = min(count, start + _DIAGONAL_BLOCK)
+        keys = np.arange(start, stop)
+        own = np.zeros(stop - start, dtype=bool)
+        for masks, step in parts:
+            own |= np.diagonal(masks.rows(step, start, stop, keys))
+        if not own.all():
+            return False
+    return True
 
 
 def _steps_name(pattern: Pattern, steps: Sequence[int]) -> str:
