@@ -7,8 +7,9 @@ neighbourhood attention it does within a few layers. :func:`verify_model` reads 
 model itself: its attention layers in the order they were registered (the order a
 plain stack of blocks runs them), each laid on the token grid, checked as one stack by
 :func:`ylg.ifg.stack.verify_stack`, as ``ylg verify --model`` checks a model file
-(with one difference: a layer of parallel heads reads the union of their steps, what it
-does, where a model file's layer reads its pattern's steps in turn, as the paper does).
+(a layer of parallel heads reads the union of their steps, what it does, as a model
+file's layer of ``heads`` does; a model file's ``pattern`` layer reads its steps in
+turn, as the paper does).
 The residual stream, norms and MLPs of a transformer act on each token alone, so they
 add no path between tokens and remove none.
 
@@ -46,8 +47,8 @@ def model_layers(
     A layer is what it does (:func:`~ylg.attention.tokens.layer_patterns`): its
     pattern's steps in turn (sequential heads), or the union of the steps its parallel
     heads attend through, from one pattern or several. A layer that is no one pattern
-    (sequential heads of several patterns, or parallel heads whose patterns number the
-    cells in different orders) is refused by name. A layer registered at several places
+    (sequential heads of several patterns, or parallel heads whose steps read ``q`` and
+    ``k`` numbered in different orders) is refused by name. A layer registered at several places
     (one module used twice in a stack) counts at each; the layers' own ``verify`` plays
     no part.
 
