@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -173,21 +174,20 @@ SELFLESS = {"others", "neighbours"}
 def test_the_verdict_is_what_the_model_does(h: int, w: int, layers: list) -> None:
     """The model's own Jacobian is the reference: Full Information holds exactly when
     every output token depends on every input token (parallel heads read their steps
-    side by side, from one pattern or several; sequential heads their steps in turn).
-    A layer that is no one pattern is refused by name, and only such a layer."""
+    side by side, from one pattern or several, and a query's own token where a head
+    weighs two keys or more; sequential heads their steps in turn). A layer that is no
+    one pattern is refused by name, and only such a layer. Residual blocks around the
+    same layers read each token's own input too: the verdict is sound for them."""
     torch.manual_seed(0)
     grid = f"{h}x{w}"
-    model = nn.Sequential(
-        *(
-            Block(
-                SparseSelfAttention(
-                    8, [HEAD_PATTERNS[n] for n in names], grid=grid, num_heads=4,
-                    step_mode=mode, verify=False, backend="dense",
-                )
-            )
-            for names, mode in layers
-        )
-    ).double()  # fmt: skip
+    attention = [
+        SparseSelfAttention(
+            8, [HEAD_PATTERNS[n] for n in names], grid=grid, num_heads=4, step_mode=mode,
+            verify=False, backend="dense",
+        ).double()
+        for names, mode in layers
+    ]  # fmt: skip
+    model = nn.Sequential(*attention)
     try:
         verdict = verify_model(model, examples=0, needed=False)
     except YlgError as exc:  # refused only where no one pattern is what a layer does
@@ -200,15 +200,33 @@ def test_the_verdict_is_what_the_model_does(h: int, w: int, layers: list) -> Non
             "in turn mix the patterns" in str(exc) and sequential
         )
         return
-    depends = dependence(model, h * w, 8)
     missing = verdict.full_information.missing
-    if any(mode == "sequential" and SELFLESS & set(names) for names, mode in layers):
-        # Steps in turn read the query's own token at every step, which the stack does
-        # not count: sound (never more than the model), not exact.
+    blocks = nn.Sequential(*(Block(a) for a in attention)).double()
+    with_residuals = dependence(blocks, h * w, 8)
+    assert missing >= int((~with_residuals).sum()) and (not verdict.holds or with_residuals.all())
+    depends = dependence(model, h * w, 8)
+    if any(mode == "sequential" and SELFLESS & set(names) for names, mode in layers) or any(
+        partly_own(a) for a in attention
+    ):
+        # Steps in turn read the query's own token at every step, and a layer whose
+        # queries read their own tokens only in part is read without them: sound (never
+        # more than the model), not exact.
         assert missing >= int((~depends).sum()) and (not verdict.holds or depends.all())
         return
     assert verdict.holds == bool(depends.all())
     assert missing == int((~depends).sum())
+
+
+def partly_own(layer: SparseSelfAttention) -> bool:
+    """Whether some queries of a parallel layer read their own token through their
+    query (a head weighs two keys or more for them, none gives them their own key) and
+    others do not (every head gives them one key, not their own)."""
+    if layer.step_mode != "parallel":
+        return False
+    masks = [m.dense() for m in layer.masks_for(layer.grid, verify=False).last_steps()]
+    own = np.any([m.diagonal() for m in masks], axis=0)
+    weighed = np.any([m.sum(1) >= 2 for m in masks], axis=0)
+    return bool((~own & weighed).any() and (~own & ~weighed).any())
 
 
 def test_heads_of_several_patterns_verify_as_their_union() -> None:
@@ -279,3 +297,34 @@ def test_a_query_reads_its_own_token_though_no_key_of_its_own() -> None:
     assert verify_model(nn.Sequential(layer)).holds
     with pytest.raises(YlgError, match="'others' lacks Full Information"):
         head_masks(others, grid="3x3", num_heads=2)  # the paper's reading: attended keys only
+
+
+def test_a_query_given_one_key_reads_only_that_key() -> None:
+    """One key gets weight 1 whatever the query, so a head that gives every query one key
+    (not its own) passes no query on: a cyclic shift never reaches every token, two
+    single-key heads neither, and queries normalised over one channel carry nothing
+    (red-team cases: each was once verified as holding)."""
+    shift = Pattern("shift", "", ("k == (q + 1) % n",))
+    left = Pattern("left", "", ("k == (q + n - 1) % n",))
+    stacks = [
+        [SparseSelfAttention(4, shift, grid="6", num_heads=2, verify=False) for _ in range(6)],
+        [
+            SparseSelfAttention(4, None, heads=[(left, 0), (shift, 0)], grid="6", verify=False)
+            for _ in range(3)
+        ],
+        [
+            SparseSelfAttention(
+                2, HEAD_PATTERNS["others"], grid="5", num_heads=2, qk_norm=True, verify=False
+            )
+        ],
+    ]
+    for layers in stacks:
+        model = nn.Sequential(*layers).double()
+        for layer in layers:
+            layer.backend = "dense"
+        verdict = verify_model(model, needed=False)
+        depends = dependence(model, layers[0].grid.size, layers[0].dim)
+        assert not depends.all() and not verdict.holds
+        assert verdict.full_information.missing == int((~depends).sum())
+    with pytest.raises(YlgError, match="'shift' lacks Full Information after 6 layers"):
+        SparseSelfAttention(4, shift, grid="6", num_heads=2, verify=6)

@@ -127,3 +127,60 @@ def test_the_lru_cache_keeps_what_was_used_last() -> None:
 
     for twin in (copy.deepcopy(cache), pickle.loads(pickle.dumps(cache))):
         assert list(twin.items()) == list(cache.items()) and twin.max_entries == 3
+
+
+def test_the_lru_cache_copies_and_pickles_whole_and_threads_may_share_it() -> None:
+    import copy
+    import pickle
+    import threading
+
+    big = LRUCache(100)
+    for i in range(80):
+        big[i] = i
+    for twin in (big.copy(), copy.deepcopy(big), pickle.loads(pickle.dumps(big))):
+        assert list(twin.items()) == list(big.items()) and twin.max_entries == 100
+    assert list(big) == list(range(80))  # copying read nothing: the order stands
+    shared, failures = LRUCache(4), []
+
+    def hammer(offset: int) -> None:
+        try:
+            for i in range(3000):
+                key = (i + offset) % 9
+                if shared.get(key) is None:
+                    shared[key] = key
+                _ = shared.get((key + 1) % 9)
+        except Exception as exc:  # noqa: BLE001 - what the test looks for
+            failures.append(exc)
+
+    threads = [threading.Thread(target=hammer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures and len(shared) <= 4
+
+
+def test_a_layer_saves_whatever_backend_ran() -> None:
+    """What a backend built (FlexAttention's mask functions cannot be pickled) is left
+    out of a saved or copied layer, and rebuilt on use."""
+    import copy
+    import io
+
+    layer = SparseSelfAttention(16, "na", grid="4x4", num_heads=2, backend="flex-eager")
+    x = torch.randn(1, 16, 16)
+    with torch.no_grad():
+        before = layer(x)
+    assert len(layer._prepared) > 0
+    buffer = io.BytesIO()
+    torch.save(layer, buffer)
+    buffer.seek(0)
+    for again in (torch.load(buffer, weights_only=False), copy.deepcopy(layer)):
+        assert len(again._prepared) == 0
+        with torch.no_grad():
+            assert torch.allclose(again(x), before, atol=1e-6)
+
+
+def test_head_masks_takes_numpy_counts_and_flags() -> None:
+    masks = head_masks("ltr", grid="4x4", num_heads=np.int64(2), verify=np.bool_(False))
+    assert masks.num_heads == 2
+    assert YLGAttention2d(64, verify=np.bool_(True)).verify == 1

@@ -268,3 +268,29 @@ def test_a_head_that_leaves_a_query_with_nothing_is_refused_though_others_fill_i
     )
     with pytest.raises(PatternError, match=r"layer 1: head 2: pattern 'na', step 1 leaves query 0"):
         model.on("4x4")
+
+
+def test_a_layer_of_heads_reads_its_queries_own_tokens_as_verify_model_does(
+    tmp_path: Path,
+) -> None:
+    """``k != q`` on heads side by side: each query weighs several keys, so its output
+    reads its own token too; the model file and the PyTorch layer agree."""
+    from torch import nn
+
+    from ylg.attention import SparseSelfAttention, verify_model
+    from ylg.ifg.stack import verify_stack
+
+    write(tmp_path, "others.toml", 'name = "others"\nsteps = ["k != q"]')
+    model = load_model(
+        write(tmp_path, "m.toml", '[[layers]]\nheads = [{ pattern = "others.toml" }]')
+    )
+    (masks,) = model.on("5")
+    assert masks.pattern.name == "others + itself" and masks.dense(0).all()
+    layer = SparseSelfAttention(4, load_pattern(str(tmp_path / "others.toml")), grid="5",
+                                num_heads=2, verify=False)  # fmt: skip
+    assert verify_stack([masks]).holds and verify_model(nn.Sequential(layer)).holds
+    shift = write(tmp_path, "shift.toml", 'name = "shift"\nsteps = ["k == (q + 1) % n"]')
+    one_key = load_model(
+        write(tmp_path, "s.toml", f'[[layers]]\nheads = [{{ pattern = "{shift}" }}]')
+    )
+    assert one_key.on("5")[0].pattern.name == "shift"  # one key: nothing more is read

@@ -159,8 +159,9 @@ def prepare(
     Kept out of ``torch.compile`` graphs: it is numpy work whose tensors the graph reads.
     """
     key = (backend, tuple(steps), like.device, like.dtype)
-    if cache is not None and key in cache:
-        return cache[key]
+    found = None if cache is None else cache.get(key)
+    if found is not None:
+        return found
     prepared = BACKENDS[backend].prepare(tuple(steps), like.device, like.dtype)
     if cache is not None:
         cache[key] = prepared

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+import numpy as np
+
 from ylg.errors import YlgError
 from ylg.patterns import Pattern, load_pattern
 
@@ -117,6 +119,23 @@ def check_pattern_argument(pattern: object, heads: object, default: str) -> Any:
         "pattern must be a library name, a TOML or .npz path, a Pattern, or a non-empty list"
         f" of these, not {pattern!r}"
     )
+
+
+def positive_int(name: str, value: object) -> int:
+    """A count (channels, heads), as a Python int: numpy integers are taken, bools and
+    everything else refused.
+
+    >>> import numpy as np
+    >>> positive_int("num_heads", np.int64(4))
+    4
+    >>> positive_int("num_heads", 0)
+    Traceback (most recent call last):
+    ...
+    ylg.errors.YlgError: num_heads must be a positive integer, got 0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise YlgError(f"{name} must be a positive integer, got {value!r:.60}")
+    return int(value)
 
 
 def assign_heads(

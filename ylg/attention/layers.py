@@ -30,13 +30,12 @@ import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
-from ylg.attention.heads import PatternLike, check_pattern_argument
+from ylg.attention.heads import PatternLike, check_pattern_argument, positive_int
 from ylg.attention.masksets import (
     STEP_MODES,
     HeadMasks,
@@ -97,23 +96,6 @@ def pool_sizes(key_pool: object, ndim: int) -> tuple[int, ...]:
     )
 
 
-def positive_int(name: str, value: object) -> int:
-    """A count (channels, heads), as a Python int: numpy integers are taken, bools and
-    everything else refused.
-
-    >>> import numpy as np
-    >>> positive_int("num_heads", np.int64(4))
-    4
-    >>> positive_int("num_heads", 0)
-    Traceback (most recent call last):
-    ...
-    ylg.errors.YlgError: num_heads must be a positive integer, got 0
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise YlgError(f"{name} must be a positive integer, got {value!r:.60}")
-    return int(value)
-
-
 def check_flag(name: str, value: object) -> bool:
     """A yes/no argument, refused unless it is a bool: ``scale=2.0`` reads as a factor
     but would only switch the 1/sqrt(d) scaling on.
@@ -157,6 +139,13 @@ class KeepsPrepared(nn.Module):
     def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
         self._prepared.clear()  # what was built for the old device or dtype goes
         return super()._apply(fn, recurse)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # What the backends built is rebuilt on use: a saved or copied layer leaves it
+        # (some of it, like FlexAttention's mask functions, cannot be pickled at all).
+        state = dict(self.__dict__)
+        state["_prepared"] = LRUCache(self._prepared.max_entries)
+        return state
 
 
 class Attention(nn.Module):
@@ -386,7 +375,8 @@ class YLGAttention(KeepsPrepared, Attention):
     def _masks(self, sides: tuple[int, ...]) -> HeadMasks:
         """The head masks for an input of these sides (built once, then cached)."""
         key = tuple(int(s) for s in sides)
-        if key not in self._layouts:
+        found = self._layouts.get(key)
+        if found is None:
             if len(key) != self.ndim:
                 raise YlgError(
                     f"{type(self).__name__} takes {self.ndim} side(s) ({_SIDES[self.ndim]}),"
@@ -396,7 +386,7 @@ class YLGAttention(KeepsPrepared, Attention):
                 size = "x".join(map(str, key))
                 raise YlgError(f"a {size} {_NOUNS[self.ndim]} does not pool by {self._pool_text()}")
             grid = Grid(*(s // p for s, p in zip(key, self.pool)))
-            self._layouts[key] = head_masks(
+            found = self._layouts[key] = head_masks(
                 self.pattern,
                 layout=Layout(grid, Grid(*key)),
                 heads=self.heads_spec,
@@ -407,7 +397,7 @@ class YLGAttention(KeepsPrepared, Attention):
                 verify=self.verify,
                 stride=self.stride,
             )
-        return self._layouts[key]
+        return found
 
     def forward(
         self, x: Tensor, return_attention: bool = False

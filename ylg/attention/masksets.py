@@ -17,8 +17,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from ylg.attention.heads import (
     check_pattern_argument,
     explicit_heads,
     is_exported_path,
+    positive_int,
 )
 from ylg.deprecation import renamed_keywords
 from ylg.errors import YlgError
@@ -98,32 +100,66 @@ class HeadMasks(OnLayout):
         return tuple(stage[-1] for stage in self.stages)
 
 
-class LRUCache(OrderedDict):  # type: ignore[type-arg]
-    """A dict that keeps its ``max_entries`` most recently used entries (reading or
-    writing one makes it the newest; the oldest go first).
+_MISSING = object()
+
+
+class LRUCache(MutableMapping):  # type: ignore[type-arg]
+    """A mapping that keeps its ``max_entries`` most recently used entries (reading or
+    writing one makes it the newest; the oldest go first). Threads may share one: an
+    entry another thread evicts is simply gone (read it with ``get``), never an error
+    half-way through a read. It pickles and copies whole.
 
     >>> cache = LRUCache(2)
     >>> cache["a"], cache["b"] = 1, 2
     >>> _ = cache["a"]          # "a" is now newer than "b"
     >>> cache["c"] = 3
-    >>> list(cache)
-    ['a', 'c']
+    >>> list(cache), cache.get("b")
+    (['a', 'c'], None)
     """
 
     def __init__(self, max_entries: int = 64) -> None:
-        super().__init__()
         self.max_entries = max_entries
+        self._data: OrderedDict[Any, Any] = OrderedDict()
 
     def __getitem__(self, key: Any) -> Any:
-        value = super().__getitem__(key)
-        self.move_to_end(key)
+        value = self._data[key]
+        with contextlib.suppress(KeyError):  # evicted by another thread since: it stands
+            self._data.move_to_end(key)
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.max_entries:
-            self.popitem(last=False)
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.max_entries:
+            try:
+                self._data.popitem(last=False)
+            except KeyError:  # emptied by another thread
+                break
+
+    def __delitem__(self, key: Any) -> None:
+        del self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data  # a look, not a use: the order stays
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._data))  # a snapshot: other threads may change it meanwhile
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def copy(self) -> "LRUCache":
+        """A shallow copy, in the same order and with the same bound."""
+        twin = LRUCache(self.max_entries)
+        twin._data = self._data.copy()
+        return twin
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._data.clear()
+
+    def __repr__(self) -> str:
+        return f"LRUCache({self.max_entries}, {list(self._data)!r:.80})"
 
 
 class Registry:
@@ -160,10 +196,10 @@ class Registry:
         self._entries.clear()
 
     def _get(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
-        if key in self._entries:
-            return self._entries[key]
-        value = make()
-        self._entries[key] = value
+        value = self._entries.get(key, _MISSING)
+        if value is _MISSING:
+            value = make()
+            self._entries[key] = value
         return value
 
     def masks(self, pattern: Pattern, layout: Layout) -> Masks:
@@ -246,7 +282,7 @@ def verify_layers(verify: object) -> int:
     >>> verify_layers(True), verify_layers(False), verify_layers(4)
     (1, 0, 4)
     """
-    if isinstance(verify, bool):
+    if isinstance(verify, (bool, np.bool_)):
         return int(verify)
     if isinstance(verify, (int, np.integer)) and 0 <= verify <= MAX_VERIFY_LAYERS:
         return int(verify)
@@ -353,8 +389,8 @@ def head_masks(
     for name, value in (("order", order), ("nonsquare", nonsquare)):
         if value is not None and not isinstance(value, str):
             raise YlgError(f"{name} must be a name or None, got {value!r:.60}")
-    if num_heads is not None and (isinstance(num_heads, bool) or not isinstance(num_heads, int)):
-        raise YlgError(f"num_heads must be a positive integer or None, got {num_heads!r:.60}")
+    if num_heads is not None:
+        num_heads = positive_int("num_heads", num_heads)
     if (layout is None) == (grid is None):
         raise YlgError("give the layout, or its key grid (grid=...), not both or neither")
     if layout is not None and not isinstance(layout, Layout):

@@ -23,23 +23,16 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ylg.attention.functional import attention_maps, pick_backend, sparse_attention
-from ylg.attention.heads import PatternLike
-from ylg.attention.layers import (
-    LAYOUT_ENTRIES,
-    KeepsPrepared,
-    check_flag,
-    check_pattern_argument,
-    positive_int,
-)
+from ylg.attention.heads import PatternLike, check_pattern_argument, positive_int
+from ylg.attention.layers import LAYOUT_ENTRIES, KeepsPrepared, check_flag
 from ylg.attention.masksets import REGISTRY, HeadMasks, LRUCache, head_masks, verify_layers
 from ylg.errors import PatternError, YlgError
-from ylg.patterns import Grid, Masks, Pattern
-from ylg.patterns.union import step_union
+from ylg.patterns import Grid, Pattern
+from ylg.patterns.union import ITSELF, own_token_needed, step_union
 
 
 class SparseSelfAttention(KeepsPrepared):
@@ -122,8 +115,9 @@ class SparseSelfAttention(KeepsPrepared):
         that check and not kept on the layer (what :func:`~ylg.attention.verify_model`
         reads)."""
         grid = Grid.parse(grid)
-        if grid in self._grids:
-            return self._grids[grid]
+        found = self._grids.get(grid)
+        if found is not None:
+            return found
         heads = head_masks(
             self.pattern,
             grid=grid,
@@ -137,7 +131,7 @@ class SparseSelfAttention(KeepsPrepared):
         if not verify:
             return heads
         if self.verify:
-            for pattern in layer_patterns(heads):
+            for pattern in layer_patterns(heads, reads_queries=self.reads_queries):
                 REGISTRY.check_full_information(pattern, heads.layout, self.verify)
         self._grids[grid] = heads
         return heads
@@ -201,6 +195,12 @@ class SparseSelfAttention(KeepsPrepared):
             return y
         return y, attention_maps(q, k, heads, **options)
 
+    @property
+    def reads_queries(self) -> bool:
+        """Whether a head's output can depend on its query: not where ``qk_norm``
+        normalises one channel per head (its LayerNorm then gives a constant)."""
+        return not (isinstance(self.q_norm, nn.LayerNorm) and self.head_dim == 1)
+
     def extra_repr(self) -> str:
         return (
             f"dim={self.dim}, grid={self.grid}, heads={list(self.labels)},"
@@ -221,7 +221,9 @@ def _takes_two(fn: object) -> bool:
     return True
 
 
-def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
+def layer_patterns(
+    heads: HeadMasks, *, strict: bool = False, reads_queries: bool = True
+) -> list[Pattern]:
     """What one layer with these heads does, as patterns to verify: one pattern where
     that is exact, several (each to hold alone, which is sound but stricter) where not,
     or, ``strict``, a :class:`YlgError` that says why no one pattern is the layer.
@@ -229,8 +231,9 @@ def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
     - Parallel heads: each output reads every key one of its heads reads, so the layer
       is one step, the union of the steps its heads attend through
       (:func:`~ylg.patterns.union.step_union`), whichever patterns they come from; and
-      its own token, which its query reads, where no step gives a query its own key
-      (``k != q``: the union then adds :data:`ITSELF`).
+      its own token, which its query reads where a head weighs two keys or more
+      (:func:`~ylg.patterns.union.own_token_needed`; ``reads_queries=False``: a layer
+      whose queries carry nothing, as ``qk_norm`` of one channel per head).
     - Sequential heads (each runs its pattern's steps in turn): the pattern itself, for
       one pattern.
     - Several patterns in sequential heads, or parallel heads whose patterns number the
@@ -250,7 +253,7 @@ def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
     if not heads.sequential:
         steps = list(dict.fromkeys((m.masks, m.step) for m in heads.last_steps()))
         name = _union_name(heads)
-        if heads.square and not _reads_itself(steps):  # its query reads its own token
+        if reads_queries and own_token_needed(steps):  # outputs read their own tokens
             steps.append((REGISTRY.masks(ITSELF, heads.layout), 0))
             name += " + itself"
         elif len(steps) == 1 and len(patterns[0].steps) == 1:
@@ -275,28 +278,6 @@ def layer_patterns(heads: HeadMasks, *, strict: bool = False) -> list[Pattern]:
         parts = list(dict.fromkeys((m.masks, m.step) for m in own))
         found.append(step_union(parts, name=_steps_name(pattern, [s for _, s in parts])))
     return found
-
-
-#: A token's own position: what its query reads, whatever the pattern (coordinates only,
-#: so it joins a step of any order).
-ITSELF = Pattern("itself", "the query's own token", ("qt == kt and qi == ki and qj == kj",))
-#: Queries per block when :func:`_reads_itself` looks at the diagonal.
-_DIAGONAL_BLOCK = 512
-
-
-def _reads_itself(parts: Sequence[tuple[Masks, int]]) -> bool:
-    """Whether each query of a square layout attends its own key in one of the steps
-    (the mask's diagonal, block by block: never the whole mask)."""
-    count = parts[0][0].nq
-    for start in range(0, count, _DIAGONAL_BLOCK):
-        stop = min(count, start + _DIAGONAL_BLOCK)
-        keys = np.arange(start, stop)
-        own = np.zeros(stop - start, dtype=bool)
-        for masks, step in parts:
-            own |= np.diagonal(masks.rows(step, start, stop, keys))
-        if not own.all():
-            return False
-    return True
 
 
 def _steps_name(pattern: Pattern, steps: Sequence[int]) -> str:

@@ -67,7 +67,7 @@ def model_layers(
         heads = layer.masks_for(layer.grid if grid is None else grid, verify=False)
         label = name or type(model).__name__
         try:
-            (pattern,) = layer_patterns(heads, strict=True)
+            (pattern,) = layer_patterns(heads, strict=True, reads_queries=layer.reads_queries)
         except YlgError as exc:
             raise YlgError(f"layer {label}: {exc}") from None
         found.append((label, REGISTRY.masks(pattern, heads.layout)))

@@ -147,6 +147,46 @@ def _check_numbering(parts: Sequence[tuple[Masks, int]], union: Pattern) -> None
             )
 
 
+#: A token's own position: what a query's output also reads through the query itself
+#: (coordinates only, so it joins a step of any order).
+ITSELF = Pattern("itself", "the query's own token", ("qt == kt and qi == ki and qj == kj",))
+#: Queries per block when :func:`own_token_needed` looks at the diagonal.
+_DIAGONAL_BLOCK = 512
+
+
+def own_token_needed(parts: Sequence[tuple[Masks, int]]) -> bool:
+    """Whether heads side by side (one step each, ``parts``) on a square layout read each
+    query's own token, which their steps do not all give it: a head's output for a
+    query reads the query itself wherever the softmax has two keys or more to weigh
+    (one key gets weight 1, whatever the query). True when some query attends no key of
+    its own and every query either attends its own key in some head or gets two keys
+    or more from one; then the union with :data:`ITSELF` is what the heads read (False
+    where some query gets one key, not its own, from every head: the union alone stays
+    sound, and stricter there).
+
+    >>> from ylg.patterns import Pattern
+    >>> others = Pattern("others", "", ("k != q",)).on("4")
+    >>> shift = Pattern("shift", "", ("k == (q + 1) % n",)).on("4")
+    >>> own_token_needed([(others, 0)]), own_token_needed([(shift, 0)])
+    (True, False)
+    """
+    first = parts[0][0]
+    if not first.square:
+        return False
+    own = np.zeros(first.nq, dtype=bool)
+    for start in range(0, first.nq, _DIAGONAL_BLOCK):  # the diagonal, block by block
+        stop = min(first.nq, start + _DIAGONAL_BLOCK)
+        keys = np.arange(start, stop)
+        for masks, step in parts:
+            own[start:stop] |= np.diagonal(masks.rows(step, start, stop, keys))
+    if own.all():
+        return False  # every query attends its own key already
+    weighed = np.zeros(first.nq, dtype=bool)
+    for masks, step in parts:
+        weighed |= masks.keys_per_query(step) >= 2
+    return bool((own | weighed).all())
+
+
 def _step_name(masks: Masks, step: int) -> str:
     """``ltr step 2`` (or the name alone for a one-step pattern)."""
     name = masks.pattern.name
