@@ -238,11 +238,14 @@ def steps(draw):
     return f"k == q or ({expr})"
 
 
-@settings(
-    max_examples=25,
+#: Hypothesis settings of the random-layout comparisons (slow examples, a monkeypatch).
+RANDOM_LAYOUTS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+
+
+@settings(RANDOM_LAYOUTS, max_examples=25)
 @given(
     step_list=st.lists(steps(), min_size=1, max_size=3),
     h=st.integers(2, 6),
@@ -277,11 +280,7 @@ def _penalty_grads(masks, backend, inputs, weight):
     return torch.autograd.grad(sum(g.square().sum() for g in first), inputs)
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(RANDOM_LAYOUTS, max_examples=20)
 @given(
     step_list=st.lists(steps(), min_size=1, max_size=3),
     h=st.integers(2, 5),
