@@ -32,7 +32,7 @@ from ylg.attention.layers import LAYOUT_ENTRIES, KeepsPrepared, check_flag
 from ylg.attention.masksets import REGISTRY, HeadMasks, LRUCache, head_masks, verify_layers
 from ylg.errors import PatternError, YlgError
 from ylg.patterns import Grid, Pattern
-from ylg.patterns.union import ITSELF, own_token_needed, step_union
+from ylg.patterns.union import heads_union, own_token_needed, step_union
 
 
 class SparseSelfAttention(KeepsPrepared):
@@ -252,14 +252,14 @@ def layer_patterns(
     patterns = list(dict.fromkeys(h.pattern for h in heads.heads))
     if not heads.sequential:
         steps = list(dict.fromkeys((m.masks, m.step) for m in heads.last_steps()))
-        name = _union_name(heads)
-        if reads_queries and own_token_needed(steps):  # outputs read their own tokens
-            steps.append((REGISTRY.masks(ITSELF, heads.layout), 0))
-            name += " + itself"
-        elif len(steps) == 1 and len(patterns[0].steps) == 1:
+        if (
+            len(steps) == 1
+            and len(patterns[0].steps) == 1
+            and not (reads_queries and own_token_needed(steps))
+        ):
             return patterns  # one step of one pattern: the pattern itself
         try:
-            return [step_union(steps, name=name)]
+            return [heads_union(steps, name=_union_name(heads), reads_queries=reads_queries)]
         except PatternError as exc:  # different orders: pattern by pattern
             if strict:
                 raise YlgError(str(exc)) from None

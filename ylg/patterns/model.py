@@ -69,7 +69,7 @@ from ylg.patterns.layout import Layout, check_stride
 from ylg.patterns.library import library, load_pattern
 from ylg.patterns.masks import Masks
 from ylg.patterns.pattern import Pattern
-from ylg.patterns.union import ITSELF, own_token_needed, step_union
+from ylg.patterns.union import heads_union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -151,11 +151,7 @@ class ModelLayer:
                     error = masks._empty_row_error(step, int(np.argmin(counts)))
                     raise PatternError(f"head {number}: {error}")
                 parts.append((masks, step))
-        name = self.name
-        if own_token_needed(parts):  # outputs read their own tokens through their queries
-            parts.append((ITSELF.on(lay), 0))
-            name += " + itself"
-        return step_union(parts, name=name).on(lay)
+        return heads_union(parts, name=self.name).on(lay)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

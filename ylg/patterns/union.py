@@ -76,7 +76,7 @@ def step_union(parts: Sequence[tuple[Masks, int]], name: str | None = None) -> P
                 f"the steps lie on different layouts ({first.describe()}; {masks.describe()})"
             )
     patterns = list(dict.fromkeys(m.pattern for m, _ in parts))
-    name = name if name is not None else " + ".join(dict.fromkeys(p.name for p in patterns))
+    name = name if name is not None else _names(parts)
     # The order and non-square rule of the parts that read what those decide.
     order = next((m.order for m, s in parts if m.exprs[s].variables & _NUMBERED), first.order)
     nonsquare = next(
@@ -185,6 +185,29 @@ def own_token_needed(parts: Sequence[tuple[Masks, int]]) -> bool:
     for masks, step in parts:
         weighed |= masks.keys_per_query(step) >= 2
     return bool((own | weighed).all())
+
+
+def heads_union(
+    parts: Sequence[tuple[Masks, int]], name: str | None = None, *, reads_queries: bool = True
+) -> Pattern:
+    """What attention heads side by side (one step each, ``parts``) read, as one step:
+    the union of their steps and, where :func:`own_token_needed` says the queries read
+    it, each query's own token (:data:`ITSELF`, the name then ends in ``+ itself``;
+    ``reads_queries=False``: queries that carry nothing, so never).
+
+    >>> from ylg.patterns import Pattern
+    >>> heads_union([(Pattern("others", "", ("k != q",)).on("4"), 0)]).name
+    'others + itself'
+    """
+    if reads_queries and own_token_needed(parts):
+        own = (ITSELF.on(parts[0][0].layout), 0)
+        return step_union([*parts, own], name=f"{name or _names(parts)} + itself")
+    return step_union(parts, name=name)
+
+
+def _names(parts: Sequence[tuple[Masks, int]]) -> str:
+    """``na + dilated-na``: the parts' patterns, each once."""
+    return " + ".join(dict.fromkeys(m.pattern.name for m, _ in parts))
 
 
 def _step_name(masks: Masks, step: int) -> str:
